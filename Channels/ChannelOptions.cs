@@ -1,0 +1,32 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace AiStreaming.Channels;
+
+/// <summary>History bounds of channels, bound from the <c>Channels</c> configuration section.</summary>
+public sealed class ChannelOptions
+{
+    /// <summary>Configuration section name.</summary>
+    public const string SectionName = "Channels";
+
+    /// <summary>
+    /// Events kept per channel. Trimming is approximate (<c>XADD MAXLEN ~</c>, whole stream nodes of
+    /// <c>stream-node-max-entries</c>, 100 by default), so a few more may be kept. Default 5000.
+    /// </summary>
+    [Range(10, 1_000_000)]
+    public int HistoryMaxEntries { get; set; } = 5000;
+
+    /// <summary>How long history is kept after the last publish while a message streams. Default 1 h.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "7.00:00:00")]
+    public TimeSpan HistoryTtl { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>How long history is kept after a message ends (completed, failed, cancelled). Default 10 min.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "7.00:00:00")]
+    public TimeSpan CompletedHistoryTtl { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>
+    /// How long a channel's epoch and top offset are kept after the last publish. Longer than history so that a
+    /// client whose history expired learns it (same epoch, missing offsets) rather than seeing a new epoch. Default 24 h.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "30.00:00:00")]
+    public TimeSpan MetaTtl { get; set; } = TimeSpan.FromHours(24);
+}

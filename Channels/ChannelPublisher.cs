@@ -1,0 +1,92 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Text.Json;
+using StackExchange.Redis;
+
+namespace AiStreaming.Channels;
+
+/// <summary>The position an event was published at.</summary>
+/// <param name="Epoch">The channel's epoch.</param>
+/// <param name="Offset">The event's offset within the epoch (1-based).</param>
+public readonly record struct ChannelPosition(string Epoch, long Offset);
+
+/// <summary>
+/// Publishes channel events with one atomic Lua script, after Centrifugo's Redis engine: create the meta with a new
+/// epoch if absent (dropping any stale stream), <c>HINCRBY</c> the offset, <c>XADD</c> with the offset as the entry id
+/// (<c>MAXLEN ~</c>), <c>EXPIRE</c> stream and meta, and <c>PUBLISH</c> the same JSON to live subscribers.
+/// Any backend that can run this script can stream through the streamer tier.
+/// </summary>
+/// <param name="redis">Redis connection.</param>
+/// <param name="options">History bounds.</param>
+public sealed class ChannelPublisher(IConnectionMultiplexer redis, ChannelOptions options)
+{
+    // KEYS[1] stream, KEYS[2] meta. ARGV[1] pub/sub channel, ARGV[2] event JSON without offset/epoch (an object),
+    // ARGV[3] max entries, ARGV[4] stream TTL s, ARGV[5] meta TTL s, ARGV[6] epoch to use if the meta is new
+    // (Redis seeds Lua's math.random identically on every call, so the caller supplies the randomness).
+    internal const string PublishScript = """
+        local epoch = redis.call('HGET', KEYS[2], 'epoch')
+        if not epoch then
+          epoch = ARGV[6]
+          redis.call('HSET', KEYS[2], 'epoch', epoch)
+          redis.call('DEL', KEYS[1])
+        end
+        local offset = redis.call('HINCRBY', KEYS[2], 'offset', 1)
+        local event = '{"offset":' .. offset .. ',"epoch":"' .. epoch .. '",' .. string.sub(ARGV[2], 2)
+        redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], offset .. '-0', 'e', event)
+        redis.call('EXPIRE', KEYS[1], ARGV[4])
+        redis.call('EXPIRE', KEYS[2], ARGV[5])
+        redis.call('PUBLISH', ARGV[1], event)
+        return {offset, epoch}
+        """;
+
+    /// <summary>
+    /// Publishes an event with the next offset of its channel.
+    /// </summary>
+    /// <param name="channel">Target channel.</param>
+    /// <param name="type">Event type (<see cref="ChannelEventTypes"/>).</param>
+    /// <param name="messageId">Message the event belongs to.</param>
+    /// <param name="data">Payload object (see docs/protocol.md).</param>
+    /// <returns>The epoch and offset assigned.</returns>
+    /// <exception cref="RedisException">Redis is unreachable or the script failed; nothing was published.</exception>
+    public async Task<ChannelPosition> PublishAsync(ChannelName channel, string type, Guid? messageId, JsonElement? data)
+    {
+        var ttl = ChannelEventTypes.IsTerminal(type) ? options.CompletedHistoryTtl : options.HistoryTtl;
+        var body = new PublishedBody(
+            channel.Value, type, messageId, data, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), Activity.Current?.Id);
+        // The script splices "offset" and "epoch" in front of the body's first property.
+        var json = JsonSerializer.Serialize(body, ChannelJsonContext.Default.PublishedBody);
+
+        var result = (RedisResult[])(await redis.GetDatabase().ScriptEvaluateAsync(
+            PublishScript,
+            [channel.StreamKey, channel.MetaKey],
+            [
+                channel.PubSubChannel.ToString(), json, options.HistoryMaxEntries,
+                (long)Math.Ceiling(ttl.TotalSeconds), (long)Math.Ceiling(Math.Max(options.MetaTtl.TotalSeconds, ttl.TotalSeconds)),
+                NewEpoch(),
+            ]))!;
+        return new ChannelPosition((string)result[1]!, (long)result[0]);
+    }
+
+    /// <summary>
+    /// Publishes an ephemeral event (offset 0, not stored in history) to live subscribers only, e.g. presence.
+    /// </summary>
+    /// <param name="subscriber">Redis pub/sub client.</param>
+    /// <param name="channel">Target channel.</param>
+    /// <param name="type">Event type.</param>
+    /// <param name="data">Payload.</param>
+    /// <returns>The number of streamer processes that received it.</returns>
+    public static async Task<long> PublishEphemeralAsync(ISubscriber subscriber, ChannelName channel, string type, JsonElement data)
+    {
+        var evt = new ChannelEvent
+        {
+            Channel = channel.Value,
+            Type = type,
+            Data = data,
+            Ts = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
+        };
+        return await subscriber.PublishAsync(channel.PubSubChannel, evt.ToJson());
+    }
+
+    /// <summary>A new random epoch: 12 lower-case hex characters (48 bits).</summary>
+    public static string NewEpoch() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6));
+}

@@ -1,0 +1,111 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Logging;
+using OpenTelemetry;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Trace;
+
+namespace Microsoft.Extensions.Hosting;
+
+/// <summary>
+/// Cross-cutting defaults every AiStreaming service adds, shaped like an Aspire ServiceDefaults project:
+/// OpenTelemetry (logs, traces, metrics; OTLP export when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set),
+/// health checks, service discovery and standard HTTP resilience.
+/// </summary>
+public static class Extensions
+{
+    /// <summary>Path of the readiness check: every registered health check must pass.</summary>
+    public const string HealthEndpointPath = "/health";
+
+    /// <summary>Path of the liveness check: only checks tagged <c>live</c> run.</summary>
+    public const string AlivenessEndpointPath = "/alive";
+
+    /// <summary>
+    /// Adds OpenTelemetry, default health checks, service discovery and HTTP client resilience.
+    /// </summary>
+    /// <param name="builder">The host builder.</param>
+    /// <param name="meterNames">Meters of the service to export (one per service, e.g. <c>AiStreaming.Api</c>).</param>
+    /// <returns>The same builder.</returns>
+    public static TBuilder AddServiceDefaults<TBuilder>(this TBuilder builder, params string[] meterNames)
+        where TBuilder : IHostApplicationBuilder
+    {
+        builder.ConfigureOpenTelemetry(meterNames);
+        builder.AddDefaultHealthChecks();
+        builder.Services.AddServiceDiscovery();
+        builder.Services.ConfigureHttpClientDefaults(http =>
+        {
+            http.AddStandardResilienceHandler();
+            http.AddServiceDiscovery();
+        });
+        return builder;
+    }
+
+    /// <summary>
+    /// Configures OpenTelemetry logging, tracing (ASP.NET Core, HttpClient and the given sources) and metrics
+    /// (ASP.NET Core, HttpClient, runtime and the given meters).
+    /// </summary>
+    /// <param name="builder">The host builder.</param>
+    /// <param name="names">ActivitySource and Meter names of the service (they share the service's name).</param>
+    /// <returns>The same builder.</returns>
+    public static TBuilder ConfigureOpenTelemetry<TBuilder>(this TBuilder builder, params string[] names)
+        where TBuilder : IHostApplicationBuilder
+    {
+        builder.Logging.AddOpenTelemetry(logging =>
+        {
+            logging.IncludeFormattedMessage = true;
+            logging.IncludeScopes = true;
+        });
+
+        builder.Services.AddOpenTelemetry()
+            .WithMetrics(metrics => metrics
+                .AddAspNetCoreInstrumentation()
+                .AddHttpClientInstrumentation()
+                .AddRuntimeInstrumentation()
+                .AddMeter(names))
+            .WithTracing(tracing => tracing
+                .AddSource(builder.Environment.ApplicationName)
+                .AddSource(names)
+                .AddAspNetCoreInstrumentation(options =>
+                    // Health probes are polled every second or two: keep them out of traces.
+                    options.Filter = context =>
+                        !context.Request.Path.StartsWithSegments(HealthEndpointPath)
+                        && !context.Request.Path.StartsWithSegments(AlivenessEndpointPath))
+                .AddHttpClientInstrumentation());
+
+        if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
+        {
+            builder.Services.AddOpenTelemetry().UseOtlpExporter();
+        }
+
+        return builder;
+    }
+
+    /// <summary>Adds a <c>self</c> liveness check tagged <c>live</c>; services add their own readiness checks.</summary>
+    /// <param name="builder">The host builder.</param>
+    /// <returns>The same builder.</returns>
+    public static TBuilder AddDefaultHealthChecks<TBuilder>(this TBuilder builder)
+        where TBuilder : IHostApplicationBuilder
+    {
+        builder.Services.AddHealthChecks().AddCheck("self", () => HealthCheckResult.Healthy(), ["live"]);
+        return builder;
+    }
+
+    /// <summary>
+    /// Maps <c>/health</c> (ready: all checks pass) and <c>/alive</c> (live: checks tagged <c>live</c>).
+    /// Unlike the Aspire template these are mapped in every environment: the AppHost, YARP's active health
+    /// checks and container orchestrators all probe them. They reveal only Healthy/Unhealthy.
+    /// </summary>
+    /// <param name="app">The web application.</param>
+    /// <returns>The same application.</returns>
+    public static WebApplication MapDefaultEndpoints(this WebApplication app)
+    {
+        app.MapHealthChecks(HealthEndpointPath);
+        app.MapHealthChecks(AlivenessEndpointPath, new HealthCheckOptions
+        {
+            Predicate = registration => registration.Tags.Contains("live"),
+        });
+        return app;
+    }
+}

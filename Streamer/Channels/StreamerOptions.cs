@@ -1,0 +1,41 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace AiStreaming.Streamer.Channels;
+
+/// <summary>Limits of the streamer tier, bound from the <c>Streamer</c> configuration section.</summary>
+public sealed class StreamerOptions
+{
+    /// <summary>Configuration section name.</summary>
+    public const string SectionName = "Streamer";
+
+    /// <summary>
+    /// Live events buffered per subscriber before backpressure applies (consecutive deltas of one message are then
+    /// coalesced; anything else drops the subscriber with a <c>resubscribe</c> hint). Default 256 events.
+    /// </summary>
+    [Range(8, 100_000)]
+    public int SubscriberBufferCapacity { get; set; } = 256;
+
+    /// <summary>Largest text a coalesced delta may grow to before the subscriber is dropped instead. Default 65536 chars.</summary>
+    [Range(1024, 16 * 1024 * 1024)]
+    public int MaxCoalescedChars { get; set; } = 64 * 1024;
+
+    /// <summary>Most history events replayed on subscribe. Larger gaps are not recovered (the client reloads from the Api). Default 10000.</summary>
+    [Range(1, 1_000_000)]
+    public int MaxReplayEvents { get; set; } = 10_000;
+
+    /// <summary>Subscriptions one SignalR connection may hold at once. Default 32.</summary>
+    [Range(1, 10_000)]
+    public int MaxSubscriptionsPerConnection { get; set; } = 32;
+
+    /// <summary>Interval of SSE heartbeat comments. Default 15 s (DESIGN.md; below common 30–60 s proxy idle timeouts).</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:05:00")]
+    public TimeSpan SseHeartbeatInterval { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>How long a watcher stays in presence without a refresh (refreshed every third of it). Default 30 s.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    public TimeSpan PresenceTtl { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Largest SignalR message a client may send. Default 32768 bytes (subscribe calls are tiny).</summary>
+    [Range(1024, 1024 * 1024)]
+    public long MaximumReceiveMessageSize { get; set; } = 32 * 1024;
+}

@@ -1,0 +1,84 @@
+using AiStreaming.Channels;
+using AiStreaming.Streamer.Channels;
+using AiStreaming.Streamer.Hubs;
+using AiStreaming.Streamer.Presence;
+using AiStreaming.Streamer.Sse;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using StackExchange.Redis;
+
+namespace AiStreaming.Streamer.Extensions;
+
+/// <summary>Registration of the streamer tier's features.</summary>
+internal static class StreamingExtensions
+{
+    /// <summary>
+    /// Adds Redis (<c>ConnectionStrings:redis</c>, required), channel subscriptions with recovery, presence and
+    /// SignalR with the Redis backplane.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">No <c>ConnectionStrings:redis</c>.</exception>
+    public static IHostApplicationBuilder AddStreaming(this IHostApplicationBuilder builder)
+    {
+        var redisConnectionString = builder.Configuration.GetConnectionString("redis")
+            ?? throw new InvalidOperationException("Missing ConnectionStrings:redis (e.g. ConnectionStrings__redis=127.0.0.1:6379).");
+
+        builder.Services.AddOptions<StreamerOptions>()
+            .BindConfiguration(StreamerOptions.SectionName)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+
+        builder.Services.AddSingleton<IConnectionMultiplexer>(_ =>
+        {
+            var configuration = ConfigurationOptions.Parse(redisConnectionString);
+            configuration.AbortOnConnectFail = false; // keep retrying while Redis starts or restarts
+            configuration.ClientName = "streamer";
+            return ConnectionMultiplexer.Connect(configuration);
+        });
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<StreamerTelemetry>();
+        builder.Services.AddSingleton(sp => new ChannelHistory(sp.GetRequiredService<IConnectionMultiplexer>()));
+        builder.Services.AddSingleton<ChannelDispatcher>();
+        builder.Services.AddSingleton<ChannelSubscriptions>();
+        builder.Services.AddSingleton<PresenceTracker>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<PresenceTracker>());
+
+        builder.Services.AddHealthChecks().AddCheck<RedisHealthCheck>("redis");
+
+        var maxReceive = builder.Configuration.GetValue<long?>($"{StreamerOptions.SectionName}:{nameof(StreamerOptions.MaximumReceiveMessageSize)}")
+            ?? new StreamerOptions().MaximumReceiveMessageSize;
+        builder.Services.AddSignalR(options => options.MaximumReceiveMessageSize = maxReceive)
+            .AddStackExchangeRedis(redisConnectionString, options =>
+            {
+                // Backplane for presence notices and sends to a user on any node; tokens bypass it (ChannelDispatcher).
+                options.Configuration.ChannelPrefix = RedisChannel.Literal("ais:signalr");
+                options.Configuration.AbortOnConnectFail = false;
+            });
+        return builder;
+    }
+
+    /// <summary>Maps the hub (<c>/hubs/stream</c>) and SSE (<c>/sse/{channel}</c>); on shutdown, asks subscribers to resubscribe elsewhere.</summary>
+    public static WebApplication MapStreaming(this WebApplication app)
+    {
+        app.MapHub<StreamHub>(StreamHub.Path);
+        app.MapSseApi();
+
+        var dispatcher = app.Services.GetRequiredService<ChannelDispatcher>();
+        app.Lifetime.ApplicationStopping.Register(() => dispatcher.DropAll(ResubscribeReasons.Shutdown));
+        return app;
+    }
+
+    private sealed class RedisHealthCheck(IConnectionMultiplexer redis) : IHealthCheck
+    {
+        public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+        {
+            try
+            {
+                await redis.GetDatabase().PingAsync();
+                return HealthCheckResult.Healthy();
+            }
+            catch (RedisException ex)
+            {
+                return HealthCheckResult.Unhealthy("Redis unreachable", ex);
+            }
+        }
+    }
+}

@@ -69,7 +69,7 @@ internal sealed class ChannelSubscriber
                 Type = ChannelEventTypes.Subscribed,
                 Epoch = plan.Epoch,
                 Offset = plan.Offset,
-                Data = ChannelEvent.ToData(new { recovered = plan.Recovered }),
+                Data = ChannelEvent.ToData(new { recovered = plan.Recovered, node = _options.NodeId }),
                 Ts = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
             }, force: true);
             foreach (var e in plan.Replay)

@@ -35,6 +35,13 @@ public sealed class StreamerOptions
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
     public TimeSpan PresenceTtl { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// Name of this streamer replica, reported in <c>subscribed</c> frames (<c>data.node</c>) so clients and operators
+    /// can tell which node serves a subscription. Default <c>{machine}:{process id}</c>.
+    /// </summary>
+    [Required]
+    public string NodeId { get; set; } = $"{Environment.MachineName}:{Environment.ProcessId}";
+
     /// <summary>Largest SignalR message a client may send. Default 32768 bytes (subscribe calls are tiny).</summary>
     [Range(1024, 1024 * 1024)]
     public long MaximumReceiveMessageSize { get; set; } = 32 * 1024;

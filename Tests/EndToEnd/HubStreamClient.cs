@@ -1,0 +1,102 @@
+using AiStreaming.Channels;
+using Microsoft.AspNetCore.Http.Connections;
+using Microsoft.AspNetCore.SignalR.Client;
+
+namespace AiStreaming.Tests.EndToEnd;
+
+/// <summary>
+/// A SignalR client of <c>/hubs/stream</c> behaving as the web client does: reconnects forever, and after a
+/// disconnect or a <c>resubscribe</c> frame subscribes again from its last position.
+/// </summary>
+public sealed class HubStreamClient : IAsyncDisposable
+{
+    private readonly HubConnection _connection;
+    private readonly string _channel;
+    private readonly CancellationTokenSource _stop = new();
+    private Task _loop = Task.CompletedTask;
+
+    private HubStreamClient(Uri baseAddress, string channel)
+    {
+        _channel = channel;
+        _connection = new HubConnectionBuilder()
+            .WithUrl(new Uri(baseAddress, "/hubs/stream"), options =>
+            {
+                // Negotiate + WebSockets through Web's proxy, with cookies so YARP's session affinity applies.
+                options.Transports = HttpTransportType.WebSockets;
+                options.Cookies = new System.Net.CookieContainer();
+            })
+            .WithAutomaticReconnect(new ForeverRetryPolicy())
+            .Build();
+    }
+
+    /// <summary>What this client received.</summary>
+    public ChannelTranscript Transcript { get; } = new();
+
+    /// <summary>
+    /// Connects and subscribes to <paramref name="channel"/>: live only, or from <paramref name="sinceOffset"/> of
+    /// <paramref name="epoch"/> when given.
+    /// </summary>
+    public static async Task<HubStreamClient> StartAsync(
+        Uri baseAddress, string channel, long? sinceOffset = null, string? epoch = null, CancellationToken cancellationToken = default)
+    {
+        var client = new HubStreamClient(baseAddress, channel);
+        if (sinceOffset is { } since && epoch is not null)
+        {
+            client.Transcript.Seed(epoch, since);
+        }
+        await client._connection.StartAsync(cancellationToken);
+        client._loop = Task.Run(client.RunAsync, CancellationToken.None);
+        await client.Transcript.WaitUntilAsync(t => t.Subscriptions.Count > 0, TimeSpan.FromSeconds(30), "the first subscription");
+        return client;
+    }
+
+    private async Task RunAsync()
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            try
+            {
+                while (_connection.State != HubConnectionState.Connected)
+                {
+                    await Task.Delay(50, _stop.Token);
+                }
+                var (epoch, offset) = Transcript.Position;
+                long? since = epoch is null ? null : offset;
+                var events = _connection.StreamAsync<ChannelEvent>("Subscribe", _channel, since, epoch, _stop.Token);
+                await foreach (var e in events)
+                {
+                    Transcript.OnEvent(e);
+                }
+            }
+            catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception)
+            {
+                // Connection lost mid-stream: automatic reconnect is under way; subscribe again once connected.
+                await Task.Delay(100);
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        try
+        {
+            await _loop;
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        await _connection.DisposeAsync();
+        _stop.Dispose();
+    }
+
+    private sealed class ForeverRetryPolicy : IRetryPolicy
+    {
+        public TimeSpan? NextRetryDelay(RetryContext retryContext) =>
+            TimeSpan.FromMilliseconds(Math.Min(1000, 100 * (retryContext.PreviousRetryCount + 1)));
+    }
+}

@@ -1,0 +1,97 @@
+using System.Net;
+using System.Net.ServerSentEvents;
+using System.Text;
+using AiStreaming.Channels;
+
+namespace AiStreaming.Tests.EndToEnd;
+
+/// <summary>
+/// An SSE client of <c>/sse/{channel}</c> behaving as the browser's EventSource does: on any disconnect it reconnects
+/// with <c>Last-Event-ID</c> set to the last <c>id:</c> it received.
+/// </summary>
+public sealed class SseStreamClient : IAsyncDisposable
+{
+    private readonly HttpClient _http;
+    private readonly string _channel;
+    private readonly CancellationTokenSource _stop = new();
+    private Task _loop = Task.CompletedTask;
+
+    private SseStreamClient(Uri baseAddress, string channel)
+    {
+        _channel = channel;
+        _http = new HttpClient(new SocketsHttpHandler { CookieContainer = new CookieContainer() })
+        {
+            BaseAddress = baseAddress,
+            Timeout = Timeout.InfiniteTimeSpan,
+        };
+    }
+
+    /// <summary>What this client received.</summary>
+    public ChannelTranscript Transcript { get; } = new();
+
+    /// <summary>The last event id received (<c>{epoch}:{offset}</c>).</summary>
+    public string? LastEventId { get; private set; }
+
+    /// <summary>Connections made (1 + reconnects).</summary>
+    public int Connections { get; private set; }
+
+    /// <summary>Connects and reads <paramref name="channel"/> live.</summary>
+    public static async Task<SseStreamClient> StartAsync(Uri baseAddress, string channel)
+    {
+        var client = new SseStreamClient(baseAddress, channel);
+        client._loop = Task.Run(client.RunAsync);
+        await client.Transcript.WaitUntilAsync(t => t.Subscriptions.Count > 0, TimeSpan.FromSeconds(30), "the first SSE subscription");
+        return client;
+    }
+
+    private async Task RunAsync()
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            try
+            {
+                using var request = new HttpRequestMessage(HttpMethod.Get, $"/sse/{_channel}");
+                if (LastEventId is not null)
+                {
+                    request.Headers.Add("Last-Event-ID", LastEventId);
+                }
+                using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, _stop.Token);
+                response.EnsureSuccessStatusCode();
+                Connections++;
+                await using var body = await response.Content.ReadAsStreamAsync(_stop.Token);
+                var parser = SseParser.Create(body, (_, bytes) => Encoding.UTF8.GetString(bytes));
+                await foreach (var item in parser.EnumerateAsync(_stop.Token))
+                {
+                    Transcript.OnEvent(ChannelEvent.Parse(item.Data));
+                    if (item.EventId is { Length: > 0 } id)
+                    {
+                        LastEventId = id;
+                    }
+                }
+            }
+            catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex) when (ex is HttpRequestException or IOException or OperationCanceledException)
+            {
+                // The serving replica went away (or the proxy answered 502 before noticing): retry, as EventSource does.
+            }
+            await Task.Delay(200);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        try
+        {
+            await _loop;
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        _http.Dispose();
+        _stop.Dispose();
+    }
+}

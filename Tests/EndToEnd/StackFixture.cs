@@ -1,0 +1,110 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using AiStreaming.AppHost.Hosting;
+using Npgsql;
+
+namespace AiStreaming.Tests.EndToEnd;
+
+/// <summary>
+/// The whole stack as real processes (Redis, PostgreSQL, Api, Streamer ×2, Web), composed by the AppHost's own
+/// <c>Program.cs</c> through <see cref="DistributedApplicationTestingBuilder"/>, once per collection. Tests that stop
+/// or kill a resource start it again before they end.
+/// </summary>
+public sealed class StackFixture : IAsyncLifetime
+{
+    private DistributedApplication? _app;
+
+    /// <summary>The running application.</summary>
+    public DistributedApplication App => _app ?? throw new InvalidOperationException("Not started.");
+
+    /// <summary>Web's address: the single origin clients use (it proxies /api, /hubs and /sse).</summary>
+    public Uri WebUri { get; private set; } = null!;
+
+    /// <summary>An HTTP client for Web.</summary>
+    public HttpClient Web { get; private set; } = null!;
+
+    /// <summary>Npgsql connection string of the messages database.</summary>
+    public string MessagesConnectionString { get; private set; } = "";
+
+    public async Task InitializeAsync()
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>([], cts.Token);
+        builder.GetProject("api")
+            // Replies long enough (≈3–5 s) to act mid-stream, short enough to keep the suite quick.
+            .WithEnvironment("SimulatedModel__TokensPerSecond", "60")
+            .WithEnvironment("SimulatedModel__TimeToFirstToken", "00:00:00.200")
+            .WithEnvironment("SimulatedModel__MinTokens", "180")
+            .WithEnvironment("SimulatedModel__MaxTokens", "260")
+            // A killed Api's generations are failed quickly once an Api is back.
+            .WithEnvironment("Generation__LeaseDuration", "00:00:03")
+            .WithEnvironment("Generation__SweepInterval", "00:00:01");
+        _app = await builder.BuildAsync(cts.Token);
+        await _app.StartAsync(cts.Token);
+        WebUri = _app.GetEndpoint("web");
+        Web = new HttpClient { BaseAddress = WebUri, Timeout = TimeSpan.FromSeconds(30) };
+        MessagesConnectionString = (await _app.GetConnectionStringAsync("messages"))!;
+    }
+
+    public async Task DisposeAsync()
+    {
+        Web?.Dispose();
+        if (_app is not null)
+        {
+            await _app.DisposeAsync();
+        }
+    }
+
+    /// <summary>Creates a conversation through Web's proxy; returns its id and channel.</summary>
+    public async Task<(Guid Id, string Channel)> CreateConversationAsync()
+    {
+        var response = await Web.PostAsJsonAsync("/api/conversations", new { title = "e2e" });
+        response.EnsureSuccessStatusCode();
+        var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+        var id = body.GetProperty("id").GetGuid();
+        return (id, $"conv:{id:D}");
+    }
+
+    /// <summary>Posts a user message through Web's proxy; returns the assistant message id.</summary>
+    public async Task<Guid> PostMessageAsync(Guid conversationId, string content)
+    {
+        var response = await Web.PostAsJsonAsync($"/api/conversations/{conversationId}/messages", new { content });
+        Assert.Equal(System.Net.HttpStatusCode.Accepted, response.StatusCode);
+        var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+        return body.GetProperty("messageId").GetGuid();
+    }
+
+    /// <summary>Reads an assistant message straight from PostgreSQL: (status, content, error code).</summary>
+    public async Task<(string Status, string Content, string? ErrorCode)> ReadStoredMessageAsync(Guid messageId)
+    {
+        await using var connection = new NpgsqlConnection(MessagesConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("select status, content, error_code from messages where id = @id", connection);
+        command.Parameters.AddWithValue("id", messageId);
+        await using var reader = await command.ExecuteReaderAsync();
+        Assert.True(await reader.ReadAsync(), $"message {messageId} not stored");
+        return (reader.GetString(0), reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2));
+    }
+
+    /// <summary>The streamer replica whose process id is in <paramref name="node"/> (<c>host:pid</c>).</summary>
+    public int StreamerReplicaOf(string? node)
+    {
+        Assert.NotNull(node);
+        var pid = int.Parse(node[(node.LastIndexOf(':') + 1)..]);
+        for (var i = 0; i < 2; i++)
+        {
+            if (App.GetProcessId("streamer", i) == pid)
+            {
+                return i;
+            }
+        }
+        throw new InvalidOperationException($"No streamer replica has pid {pid}.");
+    }
+}
+
+/// <summary>End-to-end tests sharing one running stack; they run one at a time.</summary>
+[CollectionDefinition(Name)]
+public sealed class StackCollection : ICollectionFixture<StackFixture>
+{
+    public const string Name = "stack";
+}

@@ -1,0 +1,43 @@
+using System.Text;
+using AiStreaming.Channels;
+using AiStreaming.Streamer.Sse;
+using static AiStreaming.Tests.Channels.EventFactory;
+
+namespace AiStreaming.Tests.Streamer;
+
+public class SseFormatTests
+{
+    [Theory]
+    [InlineData("abc123:42", "abc123", 42)]
+    [InlineData("abc:0", "abc", 0)]
+    public void Parses_event_ids(string id, string epoch, long offset)
+    {
+        Assert.True(SseEndpoints.TryParsePosition(id, out var e, out var o));
+        Assert.Equal(epoch, e);
+        Assert.Equal(offset, o);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("42")]
+    [InlineData(":42")]
+    [InlineData("abc:")]
+    [InlineData("abc:-1")]
+    [InlineData("abc:x")]
+    public void Rejects_malformed_event_ids(string id) => Assert.False(SseEndpoints.TryParsePosition(id, out _, out _));
+
+    [Fact]
+    public void Frames_carry_the_position_as_id_and_one_data_line()
+    {
+        var builder = new StringBuilder();
+        SseEndpoints.AppendFrame(builder, Delta(5, "line1\nline2"));
+        SseEndpoints.AppendFrame(builder, Of(ChannelEventTypes.PresenceJoin, 0));
+
+        var text = builder.ToString();
+        var frames = text.Split("\n\n", StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(2, frames.Length);
+        Assert.StartsWith("id: e1:5\nevent: delta\ndata: {", frames[0]);
+        Assert.Equal(3, frames[0].Split('\n').Length);
+        Assert.StartsWith("event: presence.join\ndata: ", frames[1]);
+    }
+}

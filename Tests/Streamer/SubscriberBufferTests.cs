@@ -1,0 +1,79 @@
+using AiStreaming.Channels;
+using AiStreaming.Streamer.Channels;
+using static AiStreaming.Tests.Channels.EventFactory;
+
+namespace AiStreaming.Tests.Streamer;
+
+public class SubscriberBufferTests
+{
+    [Fact]
+    public void Coalesces_consecutive_deltas_of_one_message_when_full_without_losing_text()
+    {
+        var buffer = new SubscriberBuffer(capacity: 2, maxCoalescedChars: 1000);
+
+        Assert.Equal(BufferWrite.Written, buffer.Write(Delta(1, "a")));
+        Assert.Equal(BufferWrite.Written, buffer.Write(Delta(2, "b")));
+        Assert.Equal(BufferWrite.Coalesced, buffer.Write(Delta(3, "c")));
+        Assert.Equal(BufferWrite.Coalesced, buffer.Write(Delta(4, "d")));
+
+        var frames = Drain(buffer);
+        Assert.Equal(["a", "bcd"], frames.Select(f => f.DeltaText));
+        Assert.Equal(4, frames[1].Offset);
+        Assert.Equal(2, frames[1].FromOffset);
+        Assert.Null(frames[1].RawJson);
+    }
+
+    [Fact]
+    public void Overflows_when_the_event_cannot_be_coalesced()
+    {
+        var buffer = new SubscriberBuffer(capacity: 1, maxCoalescedChars: 1000);
+        buffer.Write(Delta(1, "a"));
+
+        Assert.Equal(BufferWrite.Overflow, buffer.Write(Of(ChannelEventTypes.MessageCompleted, 2)));
+        Assert.Equal(BufferWrite.Overflow, buffer.Write(Delta(2, "x", messageId: Guid.NewGuid())));
+    }
+
+    [Fact]
+    public void Overflows_when_a_coalesced_delta_would_exceed_its_bound()
+    {
+        var buffer = new SubscriberBuffer(capacity: 1, maxCoalescedChars: 5);
+        buffer.Write(Delta(1, "abc"));
+
+        Assert.Equal(BufferWrite.Overflow, buffer.Write(Delta(2, "def")));
+    }
+
+    [Fact]
+    public void Forced_writes_ignore_capacity_and_completion_ends_reading_after_draining()
+    {
+        var buffer = new SubscriberBuffer(capacity: 1, maxCoalescedChars: 10);
+        buffer.Write(Delta(1, "a"));
+        Assert.Equal(BufferWrite.Written, buffer.Write(Delta(2, "b"), force: true));
+        Assert.True(buffer.Complete(Of(ChannelEventTypes.Resubscribe, 0)));
+
+        Assert.Equal(BufferWrite.Closed, buffer.Write(Delta(3, "c")));
+        Assert.False(buffer.Complete());
+        Assert.Equal([1L, 2, 0], Drain(buffer).Select(f => f.Offset));
+    }
+
+    [Fact]
+    public async Task A_waiting_reader_wakes_on_write()
+    {
+        var buffer = new SubscriberBuffer(capacity: 4, maxCoalescedChars: 10);
+        var waiting = buffer.WaitToReadAsync().AsTask();
+        Assert.False(waiting.IsCompleted);
+
+        buffer.Write(Delta(1, "a"));
+
+        Assert.True(await waiting.WaitAsync(TimeSpan.FromSeconds(5)));
+    }
+
+    private static List<ChannelEvent> Drain(SubscriberBuffer buffer)
+    {
+        var frames = new List<ChannelEvent>();
+        while (buffer.TryRead(out var e))
+        {
+            frames.Add(e);
+        }
+        return frames;
+    }
+}

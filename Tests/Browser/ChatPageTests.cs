@@ -1,0 +1,118 @@
+using System.Text.Json;
+using AiStreaming.Tests.EndToEnd;
+using Microsoft.Playwright;
+
+namespace AiStreaming.Tests.Browser;
+
+/// <summary>The chat page in a real browser against the running stack: resume after reload, tabs in sync.</summary>
+[Collection(StackCollection.Name)]
+public class ChatPageTests(StackFixture stack, BrowserFixture browser) : IClassFixture<BrowserFixture>
+{
+    private const float Timeout = 60_000;
+
+    private sealed record MessageView(string Id, string Role, string Status, string Text);
+
+    [Fact]
+    public async Task Reloading_mid_stream_shows_the_text_so_far_and_continues_to_the_stored_text()
+    {
+        await using var context = await browser.Browser.NewContextAsync();
+        var page = await context.NewPageAsync();
+        var conversationId = await StartConversationAsync(page);
+
+        await SendAsync(page, "Explain how resume after reload works");
+        var before = await WaitForAssistantAsync(page, m => m.Status == "streaming" && m.Text.Length > 60, "the reply to stream");
+
+        await page.ReloadAsync();
+        // Right after the reload the page shows at least the text it had (from sessionStorage or history replay)...
+        var resumed = await WaitForAssistantAsync(page, m => m.Id == before.Id && m.Text.Length >= before.Text.Length, "the resumed text");
+        Assert.StartsWith(before.Text, resumed.Text);
+        // ...and continues live to the end.
+        var done = await WaitForAssistantAsync(page, m => m.Id == before.Id && m.Status == "completed", "the reply to complete");
+
+        var stored = await stack.ReadStoredMessageAsync(Guid.Parse(done.Id));
+        Assert.Equal(stored.Content, done.Text);
+        Assert.Contains(conversationId.ToString(), page.Url);
+        Assert.True(await page.Locator("[data-testid=message-text]").Last.InnerTextAsync() is { Length: > 0 });
+    }
+
+    [Fact]
+    public async Task Two_tabs_on_one_conversation_show_the_same_text_including_a_tab_that_joins_mid_stream()
+    {
+        await using var context = await browser.Browser.NewContextAsync();
+        var first = await context.NewPageAsync();
+        await StartConversationAsync(first);
+        var second = await context.NewPageAsync();
+        await second.GotoAsync(first.Url);
+        await second.WaitForFunctionAsync("() => window.aiStreaming?.state().connection === 'connected'", null, new() { Timeout = Timeout });
+
+        await SendAsync(first, "Summarize presence and multi-tab sync");
+        var streaming = await WaitForAssistantAsync(first, m => m.Status == "streaming" && m.Text.Length > 40, "the reply to stream");
+        var third = await context.NewPageAsync(); // joins mid-stream
+        await third.GotoAsync(first.Url);
+
+        var results = new List<MessageView>();
+        foreach (var page in new[] { first, second, third })
+        {
+            results.Add(await WaitForAssistantAsync(page, m => m.Id == streaming.Id && m.Status == "completed", "every tab to complete"));
+        }
+
+        var stored = await stack.ReadStoredMessageAsync(Guid.Parse(streaming.Id));
+        Assert.All(results, r => Assert.Equal(stored.Content, r.Text));
+        // The second tab also shows the user's prompt it never typed.
+        var secondMessages = await MessagesAsync(second);
+        Assert.Contains(secondMessages, m => m.Role == "user" && m.Text == "Summarize presence and multi-tab sync");
+    }
+
+    private async Task<Guid> StartConversationAsync(IPage page)
+    {
+        await page.GotoAsync(stack.WebUri.ToString());
+        await page.GetByTestId("new-conversation").ClickAsync();
+        await page.WaitForFunctionAsync(
+            "() => window.aiStreaming?.state().conversationId && window.aiStreaming.state().connection === 'connected'",
+            null, new() { Timeout = Timeout });
+        var state = await page.EvaluateAsync<JsonElement>("() => window.aiStreaming.state()");
+        return Guid.Parse(state.GetProperty("conversationId").GetString()!);
+    }
+
+    private static async Task SendAsync(IPage page, string text)
+    {
+        await page.GetByTestId("message-input").FillAsync(text);
+        await page.GetByTestId("send").ClickAsync();
+    }
+
+    private static async Task<List<MessageView>> MessagesAsync(IPage page)
+    {
+        var state = await page.EvaluateAsync<JsonElement>("() => window.aiStreaming.state()");
+        return [.. state.GetProperty("messages").EnumerateArray().Select(m => new MessageView(
+            m.GetProperty("id").GetString()!, m.GetProperty("role").GetString()!,
+            m.GetProperty("status").GetString()!, m.GetProperty("text").GetString() ?? ""))];
+    }
+
+    private static async Task<MessageView> WaitForAssistantAsync(IPage page, Func<MessageView, bool> condition, string what)
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(Timeout));
+        while (true)
+        {
+            try
+            {
+                var match = (await MessagesAsync(page)).LastOrDefault(m => m.Role == "assistant" && condition(m));
+                if (match is not null)
+                {
+                    return match;
+                }
+            }
+            catch (PlaywrightException)
+            {
+                // navigation in progress (reload): the page's script is not there yet
+            }
+            try
+            {
+                await Task.Delay(50, cts.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                throw new TimeoutException($"Timed out waiting for {what}; page state: {JsonSerializer.Serialize(await MessagesAsync(page))}");
+            }
+        }
+    }
+}

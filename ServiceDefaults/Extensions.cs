@@ -32,6 +32,8 @@ public static class Extensions
         where TBuilder : IHostApplicationBuilder
     {
         builder.ConfigureOpenTelemetry(meterNames);
+        // The standard resilience handler logs every attempt at Information, including the OTLP exporter's exports.
+        builder.Logging.AddFilter("Polly", LogLevel.Warning);
         builder.AddDefaultHealthChecks();
         builder.Services.AddServiceDiscovery();
         builder.Services.ConfigureHttpClientDefaults(http =>

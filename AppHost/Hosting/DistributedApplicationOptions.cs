@@ -1,0 +1,44 @@
+namespace AiStreaming.AppHost.Hosting;
+
+/// <summary>
+/// How a <see cref="DistributedApplication"/> runs: where its data lives, whether the dashboard runs, timeouts.
+/// Pass it to <see cref="DistributedApplication.CreateBuilder(DistributedApplicationOptions)"/>, or tweak it in the
+/// callback of <see cref="DistributedApplicationTestingBuilder"/>.
+/// </summary>
+public sealed class DistributedApplicationOptions
+{
+    /// <summary>Command-line arguments, read as configuration (e.g. <c>--ConnectionStrings:redis=host:6379</c>).</summary>
+    public string[] Args { get; set; } = [];
+
+    /// <summary>
+    /// The folder for server data (<c>postgres/</c>, <c>redis/</c>, <c>postgres.password</c>). Null means
+    /// <c>{repository root}/.data</c> for <c>dotnet run</c>; the testing builder makes a fresh temporary folder instead.
+    /// When running as root the folder and its ancestors must be enterable by the <c>postgres</c> user.
+    /// </summary>
+    public string? DataRoot { get; set; }
+
+    /// <summary>Delete <see cref="DataRoot"/> when the application is disposed (the testing builder sets this for the temporary folder it makes).</summary>
+    public bool DeleteDataRootOnDispose { get; set; }
+
+    /// <summary>Run the built-in dashboard and OTLP/HTTP sink (on by default; the testing builder turns it off).</summary>
+    public bool DashboardEnabled { get; set; } = true;
+
+    /// <summary>The dashboard's loopback port; 0 picks a free one.</summary>
+    public int DashboardPort { get; set; }
+
+    /// <summary>Copy every resource's output to the console prefixed with <c>[name-replica]</c> (on by default; the testing builder turns it off).
+    /// The last lines are kept either way (<see cref="DistributedApplication.GetResourceLogs"/>).</summary>
+    public bool ForwardResourceLogsToConsole { get; set; } = true;
+
+    /// <summary>Run PostgreSQL with <c>fsync</c> on. Off by default: a crash of the machine may lose recent commits, which a dev or test stack can afford, and every commit is much faster.</summary>
+    public bool PostgresFsync { get; set; }
+
+    /// <summary>How long a resource may take from launch to healthy before start fails.</summary>
+    public TimeSpan HealthCheckTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>How long a graceful stop (SIGTERM, or SIGINT for PostgreSQL) may take before the process is killed.</summary>
+    public TimeSpan StopTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>The build configuration whose output projects are launched from (<c>bin/{ProjectConfiguration}/…</c>); null means the AppHost's own.</summary>
+    public string? ProjectConfiguration { get; set; }
+}

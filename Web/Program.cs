@@ -1,1 +1,20 @@
-var b = WebApplication.CreateBuilder(args); b.Build().Run();
+using AiStreaming.Web.Proxy;
+
+var builder = WebApplication.CreateBuilder(args);
+
+// The AppHost runs Web from its build output: serve wwwroot through the build's static web assets
+// manifest (fingerprinted and precompressed files) in every environment. No-op when published.
+builder.WebHost.UseStaticWebAssets();
+
+builder.AddServiceDefaults();
+builder.Services.AddRazorPages(options => options.Conventions.AddPageRoute("/Index", "c/{id:guid}"));
+builder.AddStreamingProxy();
+
+var app = builder.Build();
+
+app.MapDefaultEndpoints();
+app.MapStaticAssets();
+app.MapRazorPages().WithStaticAssets();
+app.MapStreamingProxy();
+
+app.Run();

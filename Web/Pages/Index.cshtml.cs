@@ -1,0 +1,15 @@
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Mvc.RazorPages;
+
+namespace AiStreaming.Web.Pages;
+
+/// <summary>
+/// The chat page, served at <c>/</c> and <c>/c/{id}</c> (the selected conversation, so a reload keeps it).
+/// The page is a shell: <c>wwwroot/js/chat.js</c> loads conversations from <c>/api</c> and streams from <c>/hubs/stream</c>.
+/// </summary>
+public sealed class IndexModel : PageModel
+{
+    /// <summary>Conversation selected by the URL, if any.</summary>
+    [BindProperty(SupportsGet = true)]
+    public Guid? Id { get; set; }
+}

@@ -1,0 +1,50 @@
+using Microsoft.Extensions.Options;
+using Yarp.ReverseProxy.Configuration;
+
+namespace AiStreaming.Web.Proxy;
+
+/// <summary>
+/// Registers and maps the YARP reverse proxy that puts the Api and the streamer tier behind Web's origin.
+/// WebSockets, SSE and long polling are forwarded as streams (YARP does not buffer); no response
+/// buffering or compression middleware may run on these paths.
+/// </summary>
+public static class ProxyExtensions
+{
+    /// <summary>
+    /// Adds the proxy with routes and clusters built from configuration (<see cref="StreamingProxyConfig"/>).
+    /// Startup fails with <see cref="OptionsValidationException"/> naming the missing key when the Api or
+    /// the streamer has no endpoint.
+    /// </summary>
+    public static IHostApplicationBuilder AddStreamingProxy(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<StreamingProxyOptions>()
+            .BindConfiguration(StreamingProxyOptions.SectionName)
+            .Configure<IConfiguration>((options, configuration) =>
+            {
+                options.ApiDestinations.AddRange(ServiceEndpoints.Read(configuration, StreamingProxyConfig.ApiClusterId));
+                options.StreamerDestinations.AddRange(ServiceEndpoints.Read(configuration, StreamingProxyConfig.StreamerClusterId));
+            })
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<StreamingProxyOptions>, StreamingProxyOptionsValidator>();
+
+        // What LoadFromMemory registers, with the provider created on first use so the configuration is
+        // read, and validated, through the options pipeline above.
+        builder.Services.AddSingleton(services =>
+        {
+            var options = services.GetRequiredService<IOptions<StreamingProxyOptions>>().Value;
+            return new InMemoryConfigProvider(StreamingProxyConfig.Routes, StreamingProxyConfig.Clusters(options));
+        });
+        builder.Services.AddSingleton<IProxyConfigProvider>(services => services.GetRequiredService<InMemoryConfigProvider>());
+        builder.Services.AddReverseProxy();
+
+        return builder;
+    }
+
+    /// <summary>Maps <c>/api/**</c>, <c>/hubs/**</c> and <c>/sse/**</c> to their clusters.</summary>
+    public static IEndpointRouteBuilder MapStreamingProxy(this IEndpointRouteBuilder endpoints)
+    {
+        endpoints.MapReverseProxy();
+        return endpoints;
+    }
+}

@@ -1,1 +1,26 @@
-var b = WebApplication.CreateBuilder(args); b.Build().Run();
+using AiStreaming.Api;
+using AiStreaming.Api.Conversations;
+using AiStreaming.Api.Data;
+using AiStreaming.Api.Generation;
+using AiStreaming.Api.Outbox;
+using AiStreaming.Api.Redis;
+
+var builder = WebApplication.CreateBuilder(args);
+
+builder.AddServiceDefaults(ApiTelemetry.Name);
+builder.Services.AddProblemDetails();
+builder.AddData();          // PostgreSQL, schema migrations (before anything else starts)
+builder.AddRedis();         // Redis, channel publisher
+builder.AddOutbox();        // transactional outbox and its relay
+builder.AddGeneration();    // model, generation runner, timeouts, cancel, lease sweeper
+builder.AddConversations();
+
+var app = builder.Build();
+
+app.UseExceptionHandler();
+app.UseStatusCodePages();
+
+app.MapDefaultEndpoints();
+app.MapConversationsApi();
+
+app.Run();

@@ -1,0 +1,190 @@
+using AiStreaming.Api.Generation;
+using AiStreaming.Api.Redis;
+using AiStreaming.Channels;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+
+namespace AiStreaming.Api.Conversations;
+
+/// <summary>
+/// The conversations HTTP API under <c>/api/conversations</c>, exactly as docs/protocol.md specifies. JSON is
+/// camelCase; errors are ProblemDetails (validation errors: ValidationProblem).
+/// </summary>
+public static class ConversationsApi
+{
+    /// <summary>Longest conversation title accepted, in characters.</summary>
+    public const int MaxTitleLength = 200;
+
+    /// <summary>Registers the <see cref="ConversationStore"/>.</summary>
+    /// <param name="builder">The application builder.</param>
+    /// <returns>The same builder.</returns>
+    public static IHostApplicationBuilder AddConversations(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddSingleton<ConversationStore>();
+        return builder;
+    }
+
+    /// <summary>
+    /// Maps <c>POST/GET /api/conversations</c>, <c>GET /api/conversations/{id}</c>,
+    /// <c>POST /api/conversations/{id}/messages</c>, <c>GET /api/conversations/{id}/messages/{messageId}</c> and
+    /// <c>POST /api/conversations/{id}/messages/{messageId}/cancel</c>.
+    /// </summary>
+    /// <param name="app">The endpoint route builder.</param>
+    /// <returns>The route group.</returns>
+    public static RouteGroupBuilder MapConversationsApi(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/api/conversations").WithTags("Conversations");
+        group.MapPost("/", CreateConversation);
+        group.MapGet("/", ListConversations);
+        group.MapGet("/{id:guid}", GetConversation).WithName(nameof(GetConversation));
+        group.MapPost("/{id:guid}/messages", PostMessage);
+        group.MapGet("/{id:guid}/messages/{messageId:guid}", GetMessage).WithName(nameof(GetMessage));
+        group.MapPost("/{id:guid}/messages/{messageId:guid}/cancel", CancelMessage);
+        return group;
+    }
+
+    /// <summary><c>POST /api/conversations</c> <c>{ title? }</c>: 201 with the conversation; 400 when the title is too long.</summary>
+    /// <param name="request">Optional body.</param>
+    /// <param name="store">Store.</param>
+    /// <param name="cancellationToken">Request aborted.</param>
+    public static async Task<Results<Created<Conversation>, ValidationProblem>> CreateConversation(
+        CreateConversationRequest? request, ConversationStore store, CancellationToken cancellationToken)
+    {
+        var title = string.IsNullOrWhiteSpace(request?.Title) ? null : request.Title.Trim();
+        if (title?.Length > MaxTitleLength)
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]>
+            {
+                ["title"] = [$"The title must be at most {MaxTitleLength} characters."],
+            });
+        }
+        var created = await store.CreateAsync(title, cancellationToken);
+        var conversation = new Conversation(
+            created.Id, created.Title, created.CreatedAt, created.UpdatedAt, ChannelName.ForConversation(created.Id).Value, []);
+        return TypedResults.Created($"/api/conversations/{created.Id}", conversation);
+    }
+
+    /// <summary><c>GET /api/conversations</c>: 200 with conversation summaries, newest first.</summary>
+    /// <param name="store">Store.</param>
+    /// <param name="cancellationToken">Request aborted.</param>
+    public static async Task<Ok<IReadOnlyList<ConversationSummary>>> ListConversations(ConversationStore store, CancellationToken cancellationToken) =>
+        TypedResults.Ok(await store.ListAsync(cancellationToken));
+
+    /// <summary><c>GET /api/conversations/{id}</c>: 200 with the conversation, its channel and messages; 404.</summary>
+    /// <param name="id">Conversation id.</param>
+    /// <param name="store">Store.</param>
+    /// <param name="cancellationToken">Request aborted.</param>
+    public static async Task<Results<Ok<Conversation>, NotFound>> GetConversation(Guid id, ConversationStore store, CancellationToken cancellationToken) =>
+        await store.GetAsync(id, cancellationToken) is { } conversation ? TypedResults.Ok(conversation) : TypedResults.NotFound();
+
+    /// <summary>
+    /// <c>POST /api/conversations/{id}/messages</c> <c>{ content }</c>: stores the user message and a streaming
+    /// assistant message, publishes <c>message.started</c>, starts the generation in the background and answers 202
+    /// with the ids, channel and start position. 400 for a missing, blank or too long content; 404 for an unknown
+    /// conversation; 409 while a reply of the conversation is still streaming; 503 while this instance shuts down.
+    /// </summary>
+    /// <param name="id">Conversation id.</param>
+    /// <param name="request">Body.</param>
+    /// <param name="store">Store.</param>
+    /// <param name="runner">Generation runner.</param>
+    /// <param name="instance">This instance (owner of the new generation).</param>
+    /// <param name="options">Generation options (prompt limit, lease).</param>
+    /// <param name="cancellationToken">Request aborted (honoured only until the messages are stored).</param>
+    public static async Task<Results<Accepted<MessageAccepted>, ValidationProblem, NotFound, ProblemHttpResult>> PostMessage(
+        Guid id, PostMessageRequest request, ConversationStore store, GenerationRunner runner, ApiInstance instance,
+        IOptions<GenerationOptions> options, CancellationToken cancellationToken)
+    {
+        var settings = options.Value;
+        var content = request.Content;
+        if (string.IsNullOrWhiteSpace(content))
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["content"] = ["The content is required."] });
+        }
+        if (content.Length > settings.MaxPromptChars)
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]>
+            {
+                ["content"] = [$"The content must be at most {settings.MaxPromptChars} characters."],
+            });
+        }
+        if (!runner.IsAccepting)
+        {
+            return TypedResults.Problem(
+                title: "Shutting down", detail: "This Api instance is shutting down; retry.", statusCode: StatusCodes.Status503ServiceUnavailable);
+        }
+
+        // PostgreSQL text cannot hold NUL characters.
+        content = content.Replace("\0", "", StringComparison.Ordinal);
+        var result = await store.StartExchangeAsync(id, content, instance.Id, settings.LeaseDuration, settings.MaxHistoryMessages, cancellationToken);
+        switch (result.Status)
+        {
+            case StartExchangeStatus.ConversationNotFound:
+                return TypedResults.NotFound();
+            case StartExchangeStatus.ReplyStreaming:
+                return TypedResults.Problem(
+                    title: "A reply is still streaming",
+                    detail: "Wait for the assistant's reply to end, or cancel it, before sending another message.",
+                    statusCode: StatusCodes.Status409Conflict,
+                    extensions: new Dictionary<string, object?> { ["messageId"] = result.StreamingMessageId });
+        }
+
+        var generation = result.Request!;
+        // Not tied to the request: once stored, the reply is generated even if the client goes away.
+        var position = await runner.BeginAsync(generation);
+        return TypedResults.Accepted(
+            $"/api/conversations/{id}/messages/{generation.MessageId}",
+            new MessageAccepted(
+                id, generation.UserMessageId, generation.MessageId, ChannelName.ForConversation(id).Value,
+                position?.Epoch, position?.Offset));
+    }
+
+    /// <summary><c>GET /api/conversations/{id}/messages/{messageId}</c>: 200 with the message; 404.</summary>
+    /// <param name="id">Conversation id.</param>
+    /// <param name="messageId">Message id.</param>
+    /// <param name="store">Store.</param>
+    /// <param name="cancellationToken">Request aborted.</param>
+    public static async Task<Results<Ok<Message>, NotFound>> GetMessage(
+        Guid id, Guid messageId, ConversationStore store, CancellationToken cancellationToken) =>
+        await store.GetMessageAsync(id, messageId, cancellationToken) is { } message ? TypedResults.Ok(message) : TypedResults.NotFound();
+
+    /// <summary>
+    /// <c>POST /api/conversations/{id}/messages/{messageId}/cancel</c>: 202 once the cancel is delivered to the
+    /// generation (here, or through Redis to the instance that owns it); the message then ends <c>cancelled</c> with
+    /// its partial text (<c>message.cancelled</c>). 404 for an unknown message; 409 when it is not streaming; 503 when
+    /// the owner runs elsewhere and Redis is unavailable.
+    /// </summary>
+    /// <param name="id">Conversation id.</param>
+    /// <param name="messageId">Assistant message id.</param>
+    /// <param name="store">Store.</param>
+    /// <param name="runner">Generation runner.</param>
+    /// <param name="cancellationToken">Request aborted.</param>
+    public static async Task<Results<Accepted, NotFound, ProblemHttpResult>> CancelMessage(
+        Guid id, Guid messageId, ConversationStore store, GenerationRunner runner, CancellationToken cancellationToken)
+    {
+        var message = await store.GetMessageAsync(id, messageId, cancellationToken);
+        if (message is null)
+        {
+            return TypedResults.NotFound();
+        }
+        if (message.Status != MessageStatus.Streaming)
+        {
+            return TypedResults.Problem(
+                title: "Message is not streaming",
+                detail: $"The message is {message.Status}; only a streaming reply can be cancelled.",
+                statusCode: StatusCodes.Status409Conflict,
+                extensions: new Dictionary<string, object?> { ["messageStatus"] = message.Status });
+        }
+        try
+        {
+            await runner.RequestCancelAsync(messageId);
+        }
+        catch (Exception ex) when (RedisExtensions.IsRedisUnavailable(ex))
+        {
+            return TypedResults.Problem(
+                title: "Cancel unavailable",
+                detail: "The generation runs on another Api instance and Redis is unavailable to reach it; retry.",
+                statusCode: StatusCodes.Status503ServiceUnavailable);
+        }
+        return TypedResults.Accepted($"/api/conversations/{id}/messages/{messageId}");
+    }
+}

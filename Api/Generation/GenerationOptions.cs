@@ -1,0 +1,85 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace AiStreaming.Api.Generation;
+
+/// <summary>
+/// How replies are generated, streamed, persisted and owned; bound from the <c>Generation</c> section
+/// (e.g. <c>Generation__FirstTokenTimeout=00:00:05</c>). TimeSpans use the <c>[d.]hh:mm:ss[.fff]</c> format.
+/// </summary>
+public sealed class GenerationOptions : IValidatableObject
+{
+    /// <summary>Configuration section name.</summary>
+    public const string SectionName = "Generation";
+
+    /// <summary>Longest wait from the start of the model call to its first non-empty chunk; then the message fails with <c>first_token_timeout</c>. Default 30 s.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.001", "01:00:00")]
+    public TimeSpan FirstTokenTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// After the first token, longest wait for the model's next chunk (measured while waiting for it, so time spent
+    /// publishing or checkpointing does not count); then the message fails with <c>inactivity_timeout</c>. Default 20 s.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.001", "01:00:00")]
+    public TimeSpan InactivityTimeout { get; set; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>Longest whole generation; then the message fails with <c>total_timeout</c>. Default 5 min.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.001", "1.00:00:00")]
+    public TimeSpan TotalTimeout { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// Publish a <c>delta</c> once this many chunks are pending. The model's streamed chunks are the unit: one
+    /// non-empty chunk counts as one token (exactly one token for the simulated model; for real OpenAI-compatible
+    /// servers a chunk is usually, not always, one token). Default 1: each chunk becomes one delta. At least 1.
+    /// </summary>
+    [Range(1, 100_000)]
+    public int FlushEveryTokens { get; set; } = 1;
+
+    /// <summary>Publish pending text at most this long after its first chunk arrived, even if fewer than <see cref="FlushEveryTokens"/> chunks are pending. Default 50 ms.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.001", "00:01:00")]
+    public TimeSpan FlushInterval { get; set; } = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>How often the partial text is written to PostgreSQL (it survives a crash up to this much behind). Default 2 s.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "00:10:00")]
+    public TimeSpan CheckpointInterval { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// Ownership lease of a generation. The owner renews it every third of this; when it lapses (the owner died)
+    /// the lease sweeper fails the message with <c>generation_lost</c>. Default 15 s.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.300", "01:00:00")]
+    public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>How often the lease sweeper looks for expired leases (it also runs once at startup). Default 5 s.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "01:00:00")]
+    public TimeSpan SweepInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// On shutdown, how long running generations may continue before they are stopped (and end <c>failed</c> with
+    /// <c>generation_lost</c>, partial text kept). Keep it below the host's shutdown timeout (30 s). Default 10 s.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]
+    public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Longest accepted user message, in UTF-16 characters; longer is a 400 validation problem. Default 8000.</summary>
+    [Range(1, 1_000_000)]
+    public int MaxPromptChars { get; set; } = 8000;
+
+    /// <summary>Most earlier messages (completed, newest kept) sent to the model with a new user message. Default 40.</summary>
+    [Range(0, 10_000)]
+    public int MaxHistoryMessages { get; set; } = 40;
+
+    /// <summary>System prompt put first in every chat history; empty for none.</summary>
+    public string SystemPrompt { get; set; } =
+        "You are a helpful assistant. Answer clearly and concisely, using Markdown where it helps.";
+
+    /// <inheritdoc/>
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (LeaseDuration <= CheckpointInterval)
+        {
+            yield return new ValidationResult(
+                $"{nameof(LeaseDuration)} must be longer than {nameof(CheckpointInterval)}.",
+                [nameof(LeaseDuration), nameof(CheckpointInterval)]);
+        }
+    }
+}

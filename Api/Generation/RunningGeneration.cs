@@ -1,0 +1,137 @@
+using System.Diagnostics;
+using AiStreaming.Channels;
+
+namespace AiStreaming.Api.Generation;
+
+/// <summary>Why a generation was stopped from outside its model stream.</summary>
+internal enum StopReason
+{
+    /// <summary>Not stopped.</summary>
+    None,
+
+    /// <summary>A user asked to cancel (POST cancel, here or through <c>ais:control:cancel</c>).</summary>
+    Cancelled,
+
+    /// <summary>The Api is shutting down and the drain timeout elapsed.</summary>
+    Shutdown,
+
+    /// <summary>This instance no longer owns the message (its lease was swept): write nothing.</summary>
+    Lost,
+}
+
+/// <summary>
+/// State of one running generation: its request, channel, trace parent and the cancellation sources whose linked
+/// token is handed to the model call (cancelling it aborts the upstream HTTP request).
+/// </summary>
+internal sealed class RunningGeneration : IDisposable
+{
+    private readonly CancellationTokenSource stop = new();
+    private readonly CancellationTokenSource total = new();
+    private readonly CancellationTokenSource wait = new();
+    private readonly CancellationTokenSource model;
+    private readonly TaskCompletionSource done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int stopReason;
+
+    /// <summary>Creates the state; nothing runs yet.</summary>
+    /// <param name="request">What to generate.</param>
+    /// <param name="parent">Trace context of the request that started it.</param>
+    public RunningGeneration(GenerationRequest request, ActivityContext parent)
+    {
+        Request = request;
+        Channel = ChannelName.ForConversation(request.ConversationId);
+        Parent = parent;
+        model = CancellationTokenSource.CreateLinkedTokenSource(stop.Token, total.Token, wait.Token);
+    }
+
+    /// <summary>What to generate.</summary>
+    public GenerationRequest Request { get; }
+
+    /// <summary>The assistant message.</summary>
+    public Guid MessageId => Request.MessageId;
+
+    /// <summary>The conversation's channel.</summary>
+    public ChannelName Channel { get; }
+
+    /// <summary>Trace context of the request that started the generation.</summary>
+    public ActivityContext Parent { get; }
+
+    /// <summary>Token passed to the model call: cancelled by <see cref="Stop"/>, the total timeout or the wait timeout.</summary>
+    public CancellationToken ModelToken => model.Token;
+
+    /// <summary>Completes when the generation has ended and written its outcome.</summary>
+    public Task Completion => done.Task;
+
+    /// <summary>When delta publishing may be retried (timestamp); set after a Redis failure.</summary>
+    public long PublishRetryAt { get; set; }
+
+    /// <summary>Whether the last delta publish failed (a warning was logged; an information follows on recovery).</summary>
+    public bool PublishFailing { get; set; }
+
+    /// <summary>Position of the last delta known to be published (epoch <see langword="null"/> before the first).</summary>
+    public ChannelPosition? LastPublished { get; set; }
+
+    /// <summary>
+    /// Length of a delta whose publish failed with an unknown outcome (a timeout or a dropped connection after the
+    /// command may have reached Redis); 0 when none. Resolved against the channel history before the next publish.
+    /// </summary>
+    public int UncertainLength { get; set; }
+
+    /// <summary>Stops the generation; the first reason wins.</summary>
+    /// <param name="reason">Why.</param>
+    /// <returns><see langword="true"/> if this call stopped it.</returns>
+    public bool Stop(StopReason reason)
+    {
+        if (Interlocked.CompareExchange(ref stopReason, (int)reason, (int)StopReason.None) != (int)StopReason.None)
+        {
+            return false;
+        }
+        try
+        {
+            stop.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // Already finished.
+        }
+        return true;
+    }
+
+    /// <summary>Starts the total-timeout clock.</summary>
+    /// <param name="timeout">Total timeout.</param>
+    public void StartTotalTimer(TimeSpan timeout) => total.CancelAfter(timeout);
+
+    /// <summary>Arms the wait timeout (first token or inactivity) before awaiting the next chunk.</summary>
+    /// <param name="timeLeft">Time until the deadline (zero or less cancels at once).</param>
+    public void ArmWait(TimeSpan timeLeft) => wait.CancelAfter(timeLeft > TimeSpan.Zero ? timeLeft : TimeSpan.Zero);
+
+    /// <summary>Disarms the wait timeout after a chunk arrived.</summary>
+    public void DisarmWait() => wait.CancelAfter(Timeout.InfiniteTimeSpan);
+
+    /// <summary>
+    /// The outcome of a generation whose <see cref="ModelToken"/> was cancelled, or <see langword="null"/> when the
+    /// message is no longer ours (<see cref="StopReason.Lost"/>).
+    /// </summary>
+    /// <param name="options">Timeouts, for the messages.</param>
+    /// <param name="gotTokens">Whether any token arrived (inactivity rather than first-token timeout).</param>
+    public MessageOutcome? ResolveStop(GenerationOptions options, bool gotTokens) => (StopReason)stopReason switch
+    {
+        StopReason.Lost => null,
+        StopReason.Cancelled => MessageOutcome.Cancelled,
+        StopReason.Shutdown => MessageOutcome.Failed(FailureCodes.GenerationLost, "The Api instance stopped before the generation finished."),
+        _ when total.IsCancellationRequested => MessageOutcome.Failed(FailureCodes.TotalTimeout, $"The reply did not complete within {options.TotalTimeout}."),
+        _ when gotTokens => MessageOutcome.Failed(FailureCodes.InactivityTimeout, $"The model sent nothing for {options.InactivityTimeout}."),
+        _ => MessageOutcome.Failed(FailureCodes.FirstTokenTimeout, $"The model sent no first token within {options.FirstTokenTimeout}."),
+    };
+
+    /// <summary>Marks the generation finished.</summary>
+    public void Complete() => done.TrySetResult();
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        model.Dispose();
+        wait.Dispose();
+        total.Dispose();
+        stop.Dispose();
+    }
+}

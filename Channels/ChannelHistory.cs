@@ -10,7 +10,8 @@ public sealed record HistorySnapshot(string? Epoch, long TopOffset, IReadOnlyLis
 
 /// <summary>Reads channel positions and history (<c>XRANGE</c> by offset) for recovery.</summary>
 /// <param name="redis">Redis connection.</param>
-public sealed class ChannelHistory(IConnectionMultiplexer redis)
+/// <param name="timeout">Longest wait for one read (<see cref="ChannelOptions.OperationTimeout"/>).</param>
+public sealed class ChannelHistory(IConnectionMultiplexer redis, TimeSpan timeout)
 {
     // KEYS[1] stream, KEYS[2] meta. ARGV[1] first offset wanted, ARGV[2] max entries (0 = position only).
     // One script, so that the position and the entries are consistent with each other.
@@ -32,12 +33,13 @@ public sealed class ChannelHistory(IConnectionMultiplexer redis)
     /// <param name="maxEntries">Maximum events to return; 0 reads the position only.</param>
     /// <returns>The snapshot.</returns>
     /// <exception cref="RedisException">Redis is unreachable.</exception>
+    /// <exception cref="TimeoutException">No answer within the timeout.</exception>
     public async Task<HistorySnapshot> ReadAsync(ChannelName channel, long afterOffset, int maxEntries)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(afterOffset);
         ArgumentOutOfRangeException.ThrowIfNegative(maxEntries);
         var result = (RedisResult[])(await redis.GetDatabase().ScriptEvaluateAsync(
-            ReadScript, [channel.StreamKey, channel.MetaKey], [afterOffset + 1, maxEntries]))!;
+            ReadScript, [channel.StreamKey, channel.MetaKey], [afterOffset + 1, maxEntries]).WaitAsync(timeout))!;
 
         var epoch = result[0].IsNull ? null : (string?)result[0];
         var top = result[1].IsNull ? 0 : (long)result[1];

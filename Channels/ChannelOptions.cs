@@ -24,6 +24,14 @@ public sealed class ChannelOptions
     public TimeSpan CompletedHistoryTtl { get; set; } = TimeSpan.FromMinutes(10);
 
     /// <summary>
+    /// Longest wait for one publish or history read before it is abandoned with a <see cref="TimeoutException"/>,
+    /// on top of StackExchange.Redis's own timeouts: callers may hold locks (an outbox row) while they wait, so no
+    /// call may hang. Default 5 s.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00")]
+    public TimeSpan OperationTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
     /// How long a channel's epoch and top offset are kept after the last publish. Longer than history so that a
     /// client whose history expired learns it (same epoch, missing offsets) rather than seeing a new epoch. Default 24 h.
     /// </summary>

@@ -48,6 +48,7 @@ public sealed class ChannelPublisher(IConnectionMultiplexer redis, ChannelOption
     /// <param name="data">Payload object (see docs/protocol.md).</param>
     /// <returns>The epoch and offset assigned.</returns>
     /// <exception cref="RedisException">Redis is unreachable or the script failed; nothing was published.</exception>
+    /// <exception cref="TimeoutException">No answer within <see cref="ChannelOptions.OperationTimeout"/>: the event may or may not have been published.</exception>
     public async Task<ChannelPosition> PublishAsync(ChannelName channel, string type, Guid? messageId, JsonElement? data)
     {
         var ttl = ChannelEventTypes.IsTerminal(type) ? options.CompletedHistoryTtl : options.HistoryTtl;
@@ -63,7 +64,7 @@ public sealed class ChannelPublisher(IConnectionMultiplexer redis, ChannelOption
                 channel.PubSubChannel.ToString(), json, options.HistoryMaxEntries,
                 (long)Math.Ceiling(ttl.TotalSeconds), (long)Math.Ceiling(Math.Max(options.MetaTtl.TotalSeconds, ttl.TotalSeconds)),
                 NewEpoch(),
-            ]))!;
+            ]).WaitAsync(options.OperationTimeout))!;
         return new ChannelPosition((string)result[1]!, (long)result[0]);
     }
 

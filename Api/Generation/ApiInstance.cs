@@ -7,8 +7,10 @@ namespace AiStreaming.Api.Generation;
 public sealed class ApiInstance(string id)
 {
     /// <summary>
-    /// The instance id: <c>service.instance.id</c> from <c>OTEL_RESOURCE_ATTRIBUTES</c> when present (what the
-    /// AppHost and OpenTelemetry call this replica), otherwise <c>{machine}:{pid}:{random 6 hex}</c>.
+    /// The instance id, unique per process lifetime so that a restarted replica never shares its predecessor's
+    /// lease (fencing): <c>{replica}:{pid}:{random 6 hex}</c>, where replica is <c>service.instance.id</c> from
+    /// <c>OTEL_RESOURCE_ATTRIBUTES</c> when present (what the AppHost and OpenTelemetry call this replica),
+    /// otherwise the machine name.
     /// </summary>
     public string Id { get; } = id;
 
@@ -25,12 +27,14 @@ public sealed class ApiInstance(string id)
                 var value = Uri.UnescapeDataString(pair[(equals + 1)..].Trim());
                 if (value.Length > 0)
                 {
-                    return new ApiInstance(value);
+                    return new ApiInstance($"{value}:{Suffix()}");
                 }
             }
         }
-        return new ApiInstance($"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid().ToString("N")[..6]}");
+        return new ApiInstance($"{Environment.MachineName}:{Suffix()}");
     }
+
+    private static string Suffix() => $"{Environment.ProcessId}:{Guid.NewGuid().ToString("N")[..6]}";
 
     /// <inheritdoc/>
     public override string ToString() => Id;

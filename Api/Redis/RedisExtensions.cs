@@ -39,7 +39,8 @@ public static class RedisExtensions
         builder.Services.AddSingleton(sp => new ChannelPublisher(
             sp.GetRequiredService<IConnectionMultiplexer>(), sp.GetRequiredService<IOptions<ChannelOptions>>().Value));
 
-        builder.Services.AddSingleton<ChannelHistory>();
+        builder.Services.AddSingleton(sp => new ChannelHistory(
+            sp.GetRequiredService<IConnectionMultiplexer>(), sp.GetRequiredService<IOptions<ChannelOptions>>().Value.OperationTimeout));
         builder.Services.AddHealthChecks().AddCheck<RedisHealthCheck>("redis", timeout: TimeSpan.FromSeconds(5));
         return builder;
     }

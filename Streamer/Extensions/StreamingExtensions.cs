@@ -3,6 +3,7 @@ using AiStreaming.Streamer.Channels;
 using AiStreaming.Streamer.Hubs;
 using AiStreaming.Streamer.Presence;
 using AiStreaming.Streamer.Sse;
+using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using StackExchange.Redis;
 
@@ -35,7 +36,9 @@ internal static class StreamingExtensions
         });
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<StreamerTelemetry>();
-        builder.Services.AddSingleton(sp => new ChannelHistory(sp.GetRequiredService<IConnectionMultiplexer>()));
+        builder.Services.AddOptions<ChannelOptions>().BindConfiguration(ChannelOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton(sp => new ChannelHistory(
+            sp.GetRequiredService<IConnectionMultiplexer>(), sp.GetRequiredService<IOptions<ChannelOptions>>().Value.OperationTimeout));
         builder.Services.AddSingleton<ChannelDispatcher>();
         builder.Services.AddSingleton<ChannelSubscriptions>();
         builder.Services.AddSingleton<PresenceTracker>();

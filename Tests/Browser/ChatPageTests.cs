@@ -63,6 +63,35 @@ public class ChatPageTests(StackFixture stack, BrowserFixture browser) : IClassF
         Assert.Contains(secondMessages, m => m.Role == "user" && m.Text == "Summarize presence and multi-tab sync");
     }
 
+    [Fact]
+    public async Task The_browsers_EventSource_reads_the_sse_endpoint_through_web_and_rebuilds_the_stored_text()
+    {
+        var (conversationId, channel) = await stack.CreateConversationAsync();
+        await using var context = await browser.Browser.NewContextAsync();
+        var page = await context.NewPageAsync();
+        await page.GotoAsync(stack.WebUri.ToString());
+
+        // A plain EventSource (no SignalR): named events, ids "{epoch}:{offset}", deltas concatenated until completed.
+        await page.EvaluateAsync("""
+            channel => {
+              window.sse = { text: '', final: null, ids: [], opened: false };
+              const source = new EventSource(`/sse/${channel}`);
+              source.onopen = () => window.sse.opened = true;
+              source.addEventListener('delta', e => { window.sse.text += JSON.parse(e.data).data.text; window.sse.ids.push(e.lastEventId); });
+              source.addEventListener('message.completed', e => { window.sse.final = JSON.parse(e.data).data.text; source.close(); });
+            }
+            """, channel);
+        await page.WaitForFunctionAsync("() => window.sse.opened", null, new() { Timeout = Timeout });
+        var messageId = await stack.PostMessageAsync(conversationId, "Stream this to an EventSource");
+        await page.WaitForFunctionAsync("() => window.sse.final !== null", null, new() { Timeout = Timeout });
+
+        var result = await page.EvaluateAsync<JsonElement>("() => window.sse");
+        var stored = await stack.ReadStoredMessageAsync(messageId);
+        Assert.Equal(stored.Content, result.GetProperty("text").GetString());
+        Assert.Equal(stored.Content, result.GetProperty("final").GetString());
+        Assert.All(result.GetProperty("ids").EnumerateArray(), id => Assert.Matches("^[0-9a-f]{12}:[0-9]+$", id.GetString()!));
+    }
+
     private async Task<Guid> StartConversationAsync(IPage page)
     {
         await page.GotoAsync(stack.WebUri.ToString());

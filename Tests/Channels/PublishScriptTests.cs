@@ -102,7 +102,7 @@ public class PublishScriptTests(ServersFixture servers)
 
         Assert.NotEqual(first.Epoch, next.Epoch);
         Assert.Equal(1, next.Offset);
-        var history = await new ChannelHistory(servers.Redis).ReadAsync(channel, 0, 100);
+        var history = await new ChannelHistory(servers.Redis, TimeSpan.FromSeconds(5)).ReadAsync(channel, 0, 100);
         Assert.Equal(next.Epoch, history.Epoch);
         Assert.Equal(["c"], history.Events.Select(e => e.DeltaText));
     }
@@ -135,7 +135,7 @@ public class PublishScriptTests(ServersFixture servers)
         {
             last = await publisher.PublishAsync(channel, ChannelEventTypes.Delta, null, Text($"{i}"));
         }
-        var history = new ChannelHistory(servers.Redis);
+        var history = new ChannelHistory(servers.Redis, TimeSpan.FromSeconds(5));
 
         var fromStart = Recovery.Plan(0, last.Epoch, await history.ReadAsync(channel, 0, 1000));
         var recent = Recovery.Plan(last.Offset - 5, last.Epoch, await history.ReadAsync(channel, last.Offset - 5, 1000));

@@ -145,8 +145,19 @@ public sealed class ChannelTranscript
             }
             catch (OperationCanceledException)
             {
-                throw new TimeoutException($"Timed out after {timeout.TotalSeconds:0} s waiting for {what}. Anomalies: {string.Join("; ", Anomalies)}");
+                throw new TimeoutException($"Timed out after {timeout.TotalSeconds:0} s waiting for {what}. {Describe()}");
             }
+        }
+    }
+
+    /// <summary>A one-line summary for failure messages.</summary>
+    public string Describe()
+    {
+        lock (_gate)
+        {
+            return $"Position {_epoch}:{_offset}; subscriptions [{string.Join(", ", _subscriptions.Select(s => $"{(s.Recovered ? "recovered" : "fresh")}@{s.Node}"))}]; "
+                + $"resubscribe reasons [{string.Join(", ", _resubscribeReasons)}]; messages [{string.Join(", ", _text.Select(kv => $"{kv.Key}: {kv.Value.Length} chars{(_terminal.TryGetValue(kv.Key, out var t) ? " " + t.Type : "")}"))}]; "
+                + $"anomalies [{string.Join("; ", _anomalies)}]";
         }
     }
 

@@ -76,12 +76,27 @@ public class FaultTests(StackFixture stack)
         await hub.Transcript.WaitUntilAsync(t => t.TextLength(messageId) > 40, ReplyTimeout, "the reply to be under way");
 
         await stack.App.RestartResourceAsync("redis");
+        var restartedAt = DateTime.UtcNow;
 
         foreach (var transcript in new[] { hub.Transcript, sse.Transcript })
         {
             // Redis lost the channel (new epoch): clients learn it, resubscribe without recovery and would reload
             // the message from the Api; the terminal event still arrives (relayed from the outbox) with the full text.
-            await transcript.WaitUntilAsync(t => t.Terminal(messageId) is not null, ReplyTimeout, "the terminal event after the Redis restart");
+            try
+            {
+                await transcript.WaitUntilAsync(t => t.Terminal(messageId) is not null, ReplyTimeout, "the terminal event after the Redis restart");
+            }
+            catch (TimeoutException ex)
+            {
+                var row = await stack.ReadStoredMessageAsync(messageId);
+                await using var redis = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync((await stack.App.GetConnectionStringAsync("redis"))!);
+                var key = AiStreaming.Channels.ChannelName.Parse(channel).StreamKey;
+                var entries = await redis.GetDatabase().StreamRangeAsync(key);
+                var numsub = (StackExchange.Redis.RedisResult[])(await redis.GetDatabase().ExecuteAsync("PUBSUB", "NUMSUB", AiStreaming.Channels.ChannelName.Parse(channel).PubSubChannel.ToString()))!;
+                Console.Error.WriteLine($"DIAG stream has {entries.Length} entries, first {entries.FirstOrDefault().Id}, last {entries.LastOrDefault().Id}; numsub {numsub[1]}");
+                foreach (var l in stack.App.GetResourceLogs("api", 0).TakeLast(150)) Console.Error.WriteLine("DIAG s " + l);
+                throw new TimeoutException($"{(transcript == hub.Transcript ? "SignalR" : "SSE")} client: {ex.Message} Stored: {row.Status}, {row.Content.Length} chars. Redis restarted at {restartedAt:HH:mm:ss.fff}.");
+            }
             Assert.Contains(transcript.Subscriptions.Skip(1), s => !s.Recovered);
         }
         var stored = await stack.ReadStoredMessageAsync(messageId);

@@ -44,10 +44,30 @@ public sealed class HubStreamClient : IAsyncDisposable
         {
             client.Transcript.Seed(epoch, since);
         }
-        await client._connection.StartAsync(cancellationToken);
+        await client.ConnectAsync(cancellationToken);
         client._loop = Task.Run(client.RunAsync, CancellationToken.None);
         await client.Transcript.WaitUntilAsync(t => t.Subscriptions.Count > 0, TimeSpan.FromSeconds(30), "the first subscription");
         return client;
+    }
+
+    private async Task ConnectAsync(CancellationToken cancellationToken)
+    {
+        // As the web client does: the first connect retries too (a replica may be leaving rotation right now,
+        // so negotiate and connect can land on different replicas once).
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(30));
+        while (true)
+        {
+            try
+            {
+                await _connection.StartAsync(timeout.Token);
+                return;
+            }
+            catch (Exception) when (!timeout.IsCancellationRequested)
+            {
+                await Task.Delay(200, timeout.Token);
+            }
+        }
     }
 
     private async Task RunAsync()

@@ -78,9 +78,8 @@ public static class StreamingProxyConfig
             .Select((address, index) => (Id: $"{clusterId}-{index}", Address: address))
             .ToDictionary(d => d.Id, d => new DestinationConfig { Address = d.Address }, StringComparer.OrdinalIgnoreCase);
 
-    // Active probes take a dead replica out within about Interval x Threshold; passive checks react to
-    // failed proxied requests in between. If every destination is unhealthy, HealthyOrPanic still tries
-    // them all rather than failing every request.
+    // Active probes take a dead replica out within about Interval x Threshold. If every destination is
+    // unhealthy, HealthyOrPanic still tries them all rather than failing every request.
     private static HealthCheckConfig HealthChecks(StreamingProxyOptions options) => new()
     {
         AvailableDestinationsPolicy = HealthCheckConstants.AvailableDestinations.HealthyOrPanic,
@@ -92,12 +91,11 @@ public static class StreamingProxyConfig
             Policy = "ConsecutiveFailures",
             Path = options.HealthCheckPath,
         },
-        Passive = new PassiveHealthCheckConfig
-        {
-            Enabled = true,
-            Policy = "TransportFailureRate",
-            ReactivationPeriod = options.PassiveReactivationPeriod,
-        },
+        // No passive checks: YARP's only passive policy (TransportFailureRate) scores failures over a 60 s
+        // window, and every stream cut by a dying replica plus every client retry against it counts. After the
+        // replica came back it kept being marked unhealthy for up to a minute, and with affinity pinned to the
+        // other, dead replica failover took ~60 s (seen in the fault tests). Active probes every second find a
+        // dead replica within about Interval x Threshold.
     };
 
     private static Dictionary<string, string> HealthMetadata(StreamingProxyOptions options) => new()

@@ -88,14 +88,9 @@ public class FaultTests(StackFixture stack)
             }
             catch (TimeoutException ex)
             {
-                var row = await stack.ReadStoredMessageAsync(messageId);
-                await using var redis = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync((await stack.App.GetConnectionStringAsync("redis"))!);
-                var key = AiStreaming.Channels.ChannelName.Parse(channel).StreamKey;
-                var entries = await redis.GetDatabase().StreamRangeAsync(key);
-                var numsub = (StackExchange.Redis.RedisResult[])(await redis.GetDatabase().ExecuteAsync("PUBSUB", "NUMSUB", AiStreaming.Channels.ChannelName.Parse(channel).PubSubChannel.ToString()))!;
-                Console.Error.WriteLine($"DIAG stream has {entries.Length} entries, first {entries.FirstOrDefault().Id}, last {entries.LastOrDefault().Id}; numsub {numsub[1]}");
-                foreach (var l in stack.App.GetResourceLogs("api", 0).TakeLast(150)) Console.Error.WriteLine("DIAG s " + l);
-                throw new TimeoutException($"{(transcript == hub.Transcript ? "SignalR" : "SSE")} client: {ex.Message} Stored: {row.Status}, {row.Content.Length} chars. Redis restarted at {restartedAt:HH:mm:ss.fff}.");
+                throw new TimeoutException(
+                    $"{(transcript == hub.Transcript ? "SignalR" : "SSE")} client: {ex.Message} Redis restarted at {restartedAt:HH:mm:ss.fff}. "
+                    + await stack.DescribeAsync(channel, messageId));
             }
             Assert.Contains(transcript.Subscriptions.Skip(1), s => !s.Recovered);
         }

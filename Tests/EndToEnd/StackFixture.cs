@@ -86,6 +86,22 @@ public sealed class StackFixture : IAsyncLifetime
         return (reader.GetString(0), reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2));
     }
 
+    /// <summary>
+    /// What the servers hold for a message, for failure messages: the stored row, the channel's Redis history and
+    /// pub/sub subscribers, and the Api's last log lines.
+    /// </summary>
+    public async Task<string> DescribeAsync(string channel, Guid messageId)
+    {
+        var row = await ReadStoredMessageAsync(messageId);
+        await using var redis = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync((await App.GetConnectionStringAsync("redis"))!);
+        var name = AiStreaming.Channels.ChannelName.Parse(channel);
+        var entries = await redis.GetDatabase().StreamRangeAsync(name.StreamKey);
+        var numsub = (StackExchange.Redis.RedisResult[])(await redis.GetDatabase().ExecuteAsync("PUBSUB", "NUMSUB", name.PubSubChannel.ToString()))!;
+        return $"Stored: {row.Status}, {row.Content.Length} chars. Redis history: {entries.Length} entries "
+            + $"({entries.FirstOrDefault().Id}..{entries.LastOrDefault().Id}), {numsub[1]} pub/sub subscribers. Api log tail:\n"
+            + string.Join("\n", App.GetResourceLogs("api").TakeLast(60));
+    }
+
     /// <summary>The streamer replica whose process id is in <paramref name="node"/> (<c>host:pid</c>).</summary>
     public int StreamerReplicaOf(string? node)
     {

@@ -17,7 +17,11 @@ builder.AddConversations();
 
 var app = builder.Build();
 
-app.UseExceptionHandler();
+// Malformed bodies are 400 problems in every environment (Development would otherwise throw them as 500s).
+app.UseExceptionHandler(new ExceptionHandlerOptions
+{
+    StatusCodeSelector = exception => exception is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError,
+});
 app.UseStatusCodePages();
 
 app.MapDefaultEndpoints();

@@ -95,7 +95,8 @@ public static class ConversationsApi
         IOptions<GenerationOptions> options, CancellationToken cancellationToken)
     {
         var settings = options.Value;
-        var content = request.Content;
+        // PostgreSQL text cannot hold NUL characters: drop them before validating, so "\0\0" counts as blank.
+        var content = request.Content?.Replace("\0", "", StringComparison.Ordinal);
         if (string.IsNullOrWhiteSpace(content))
         {
             return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["content"] = ["The content is required."] });
@@ -113,8 +114,6 @@ public static class ConversationsApi
                 title: "Shutting down", detail: "This Api instance is shutting down; retry.", statusCode: StatusCodes.Status503ServiceUnavailable);
         }
 
-        // PostgreSQL text cannot hold NUL characters.
-        content = content.Replace("\0", "", StringComparison.Ordinal);
         var result = await store.StartExchangeAsync(id, content, instance.Id, settings.LeaseDuration, settings.MaxHistoryMessages, cancellationToken);
         switch (result.Status)
         {

@@ -17,8 +17,9 @@ namespace AiStreaming.Api.Data;
 /// database is created (the AppHost may hand over a server without it).
 /// </remarks>
 /// <param name="dataSource">The Api's data source.</param>
+/// <param name="configuration">Configuration holding <c>ConnectionStrings:messages</c> (with its password, which the data source does not reveal).</param>
 /// <param name="logger">Logger.</param>
-internal sealed class DatabaseMigrator(NpgsqlDataSource dataSource, ILogger<DatabaseMigrator> logger) : IHostedService
+internal sealed class DatabaseMigrator(NpgsqlDataSource dataSource, IConfiguration configuration, ILogger<DatabaseMigrator> logger) : IHostedService
 {
     /// <summary>How long startup waits for PostgreSQL to accept connections before failing.</summary>
     public static readonly TimeSpan StartupRetryWindow = TimeSpan.FromSeconds(30);
@@ -78,9 +79,11 @@ internal sealed class DatabaseMigrator(NpgsqlDataSource dataSource, ILogger<Data
 
     private async Task CreateDatabaseAsync(CancellationToken cancellationToken)
     {
-        var target = new NpgsqlConnectionStringBuilder(dataSource.ConnectionString);
+        // NpgsqlDataSource.ConnectionString omits the password: start from the configured string.
+        var configured = configuration.GetConnectionString(DataExtensions.ConnectionName) ?? dataSource.ConnectionString;
+        var target = new NpgsqlConnectionStringBuilder(configured);
         var database = target.Database ?? throw new InvalidOperationException("The connection string names no database.");
-        var maintenance = new NpgsqlConnectionStringBuilder(dataSource.ConnectionString) { Database = "postgres", Pooling = false };
+        var maintenance = new NpgsqlConnectionStringBuilder(configured) { Database = "postgres", Pooling = false };
         await using var connection = new NpgsqlConnection(maintenance.ConnectionString);
         await connection.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();

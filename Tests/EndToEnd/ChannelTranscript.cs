@@ -85,6 +85,66 @@ public sealed class ChannelTranscript
         }
     }
 
+    /// <summary>
+    /// Applies a message's state as loaded from the Api after a subscription that was not recovered, as real clients
+    /// do: a message the Api reports ended gets its final text and a terminal event (live deltas of messages still
+    /// streaming are kept).
+    /// </summary>
+    public void ApplyStored(Guid messageId, string status, string content, string? errorCode)
+    {
+        var type = status switch
+        {
+            "completed" => ChannelEventTypes.MessageCompleted,
+            "failed" => ChannelEventTypes.MessageFailed,
+            "cancelled" => ChannelEventTypes.MessageCancelled,
+            _ => null,
+        };
+        lock (_gate)
+        {
+            if (type is null || _terminal.ContainsKey(messageId))
+            {
+                return;
+            }
+            _text[messageId] = new StringBuilder(content);
+            _terminal[messageId] = new ChannelEvent
+            {
+                Channel = "",
+                Type = type,
+                MessageId = messageId,
+                Data = ChannelEvent.ToData(new { text = content, code = errorCode }),
+            };
+            Resyncs++;
+            var changed = _changed;
+            _changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            changed.TrySetResult();
+        }
+    }
+
+    /// <summary>
+    /// After a subscribed frame that was not recovered: loads the conversation of <paramref name="channel"/>
+    /// (<c>conv:{id}</c>) from the Api through <paramref name="web"/> and applies the messages that have ended.
+    /// </summary>
+    public async Task ResyncFromApiAsync(HttpClient web, string channel, CancellationToken cancellationToken)
+    {
+        var conversationId = channel["conv:".Length..];
+        var conversation = await System.Net.Http.Json.HttpClientJsonExtensions.GetFromJsonAsync<System.Text.Json.JsonElement>(
+            web, $"/api/conversations/{conversationId}", cancellationToken);
+        foreach (var message in conversation.GetProperty("messages").EnumerateArray())
+        {
+            if (message.GetProperty("role").GetString() == "assistant")
+            {
+                var error = message.TryGetProperty("error", out var e) && e.ValueKind == System.Text.Json.JsonValueKind.Object
+                    ? e.GetProperty("code").GetString()
+                    : null;
+                ApplyStored(message.GetProperty("id").GetGuid(), message.GetProperty("status").GetString()!,
+                    message.GetProperty("content").GetString() ?? "", error);
+            }
+        }
+    }
+
+    /// <summary>Messages whose end was learned from the Api rather than from the channel.</summary>
+    public int Resyncs { get; private set; }
+
     /// <summary>Applies one received event.</summary>
     public void OnEvent(ChannelEvent e)
     {

@@ -12,12 +12,14 @@ public sealed class HubStreamClient : IAsyncDisposable
 {
     private readonly HubConnection _connection;
     private readonly string _channel;
+    private readonly HttpClient _web;
     private readonly CancellationTokenSource _stop = new();
     private Task _loop = Task.CompletedTask;
 
     private HubStreamClient(Uri baseAddress, string channel)
     {
         _channel = channel;
+        _web = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(30) };
         _connection = new HubConnectionBuilder()
             .WithUrl(new Uri(baseAddress, "/hubs/stream"), options =>
             {
@@ -86,6 +88,11 @@ public sealed class HubStreamClient : IAsyncDisposable
                 await foreach (var e in events)
                 {
                     Transcript.OnEvent(e);
+                    if (e.Type == ChannelEventTypes.Subscribed && !e.Data!.Value.GetProperty("recovered").GetBoolean())
+                    {
+                        // Not recovered: like the web client, load the conversation's state from the Api.
+                        await Transcript.ResyncFromApiAsync(_web, _channel, _stop.Token);
+                    }
                 }
             }
             catch (OperationCanceledException) when (_stop.IsCancellationRequested)
@@ -111,6 +118,7 @@ public sealed class HubStreamClient : IAsyncDisposable
         {
         }
         await _connection.DisposeAsync();
+        _web.Dispose();
         _stop.Dispose();
     }
 

@@ -62,7 +62,13 @@ public sealed class SseStreamClient : IAsyncDisposable
                 var parser = SseParser.Create(body, (_, bytes) => Encoding.UTF8.GetString(bytes));
                 await foreach (var item in parser.EnumerateAsync(_stop.Token))
                 {
-                    Transcript.OnEvent(ChannelEvent.Parse(item.Data));
+                    var e = ChannelEvent.Parse(item.Data);
+                    Transcript.OnEvent(e);
+                    if (e.Type == ChannelEventTypes.Subscribed && !e.Data!.Value.GetProperty("recovered").GetBoolean())
+                    {
+                        // Not recovered: like the web client, load the conversation's state from the Api.
+                        await Transcript.ResyncFromApiAsync(_http, _channel, _stop.Token);
+                    }
                     if (item.EventId is { Length: > 0 } id)
                     {
                         LastEventId = id;

@@ -39,6 +39,8 @@ public sealed class StackFixture : IAsyncLifetime
             // A killed Api's generations are failed quickly once an Api is back.
             .WithEnvironment("Generation__LeaseDuration", "00:00:03")
             .WithEnvironment("Generation__SweepInterval", "00:00:01");
+        // Heartbeats every second instead of 15 s, so a test can see them without waiting.
+        builder.GetProject("streamer").WithEnvironment("Streamer__SseHeartbeatInterval", "00:00:01");
         _app = await builder.BuildAsync(cts.Token);
         await _app.StartAsync(cts.Token);
         WebUri = _app.GetEndpoint("web");

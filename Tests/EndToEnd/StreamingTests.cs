@@ -108,6 +108,29 @@ public class StreamingTests(StackFixture stack)
     }
 
     [Fact]
+    public async Task Sse_sends_heartbeat_comments_through_the_proxy_while_the_channel_is_idle()
+    {
+        var (_, channel) = await stack.CreateConversationAsync();
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        using var response = await stack.Web.GetAsync($"/sse/{channel}", HttpCompletionOption.ResponseHeadersRead, cts.Token);
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(cts.Token));
+
+        var lines = new List<string>();
+        while (await reader.ReadLineAsync(cts.Token) is { } line)
+        {
+            lines.Add(line);
+            if (lines.Count(l => l == ": heartbeat") == 2)
+            {
+                break; // two heartbeats arrived unbuffered through Web's proxy
+            }
+        }
+
+        Assert.Equal("no", response.Headers.GetValues("X-Accel-Buffering").Single());
+        Assert.Contains("retry: 1000", lines);
+        Assert.Contains("event: subscribed", lines);
+    }
+
+    [Fact]
     public async Task Sse_rejects_a_malformed_Last_Event_ID_with_problem_details()
     {
         var (_, channel) = await stack.CreateConversationAsync();

@@ -57,7 +57,7 @@ public sealed class DistributedApplication : IAsyncDisposable
     internal static DistributedApplication Create(DistributedApplicationBuilder builder)
     {
         var options = builder.Options;
-        var dataRoot = Path.GetFullPath(options.DataRoot ?? Path.Combine(AppHostMetadata.RepositoryRoot, ".data"));
+        var dataRoot = Path.GetFullPath(options.DataRoot ?? DefaultDataRoot());
         Directory.CreateDirectory(dataRoot);
         if (Posix.IsRoot)
         {
@@ -192,6 +192,24 @@ public sealed class DistributedApplication : IAsyncDisposable
         }
         await DisposeAsync().ConfigureAwait(false);
         ConsoleOutput.Info("Stopped.");
+    }
+
+    // The repository's .data folder, unless running as root in a folder the 'postgres' user cannot enter (a clone
+    // under /root, or under a private temporary folder): PostgreSQL must run as 'postgres', so the data then goes to a
+    // folder of its own under /var/tmp (kept across runs, one per repository path).
+    private static string DefaultDataRoot()
+    {
+        var repository = AppHostMetadata.RepositoryRoot;
+        var local = Path.Combine(repository, ".data");
+        for (var dir = repository; Posix.IsRoot && dir is not null; dir = Path.GetDirectoryName(dir))
+        {
+            if (Directory.Exists(dir) && !Posix.GetMode(dir).HasFlag(UnixFileMode.OtherExecute))
+            {
+                var hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(local)))[..12];
+                return Path.Combine("/var/tmp", $"aistreaming-{hash}");
+            }
+        }
+        return local;
     }
 
     /// <summary>Stops everything, the dashboard too, and deletes the data root when <see cref="DistributedApplicationOptions.DeleteDataRootOnDispose"/> is set.</summary>

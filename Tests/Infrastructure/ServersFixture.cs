@@ -26,7 +26,13 @@ public sealed class ServersFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var builder = DistributedApplication.CreateBuilder(new DistributedApplicationOptions { DashboardEnabled = false });
+        var builder = DistributedApplication.CreateBuilder(new DistributedApplicationOptions
+        {
+            DashboardEnabled = false,
+            // A fresh folder the 'postgres' user can reach wherever the repository lives, removed afterwards.
+            DataRoot = Path.Combine(Path.GetTempPath(), $"aistreaming-servers-{Guid.NewGuid():N}"),
+            DeleteDataRootOnDispose = true,
+        });
         builder.AddRedis("redis");
         builder.AddPostgres("postgres").AddDatabase("messages");
         _app = await builder.BuildAsync();

@@ -36,7 +36,7 @@ internal sealed class ChannelSubscriptions(
             }
             subscriber.Start(channel.Value, plan);
             telemetry.SubscriptionOpened();
-            return new ChannelSubscription(subscriber, registration, plan, telemetry);
+            return new ChannelSubscription(subscriber, registration, telemetry);
         }
         catch
         {
@@ -50,19 +50,12 @@ internal sealed class ChannelSubscriptions(
 internal sealed class ChannelSubscription(
     ChannelSubscriber subscriber,
     IAsyncDisposable registration,
-    RecoveryPlan plan,
     StreamerTelemetry telemetry) : IAsyncDisposable
 {
     private int _disposed;
 
-    /// <summary>How the subscription started.</summary>
-    public RecoveryPlan Plan { get; } = plan;
-
     /// <summary>Outgoing events; the sequence ends after a <c>resubscribe</c> frame.</summary>
     public SubscriberBuffer Events => subscriber.Output;
-
-    /// <summary>Ends the subscription with a <c>resubscribe</c> frame.</summary>
-    public void Drop(string reason) => subscriber.Drop(reason);
 
     public async ValueTask DisposeAsync()
     {

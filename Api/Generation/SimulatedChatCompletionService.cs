@@ -26,6 +26,11 @@ public sealed class SimulatedChatCompletionService(IOptions<SimulatedModelOption
     /// <summary>Model id reported on the streamed content.</summary>
     public const string ModelId = "simulated";
 
+    /// <summary>A benchmark token: a space and <paramref name="at"/> in Unix microseconds (see <see cref="SimulatedModelOptions.StampTokens"/>).</summary>
+    /// <param name="at">When the token was yielded.</param>
+    public static string Stamp(DateTimeOffset at) =>
+        string.Create(System.Globalization.CultureInfo.InvariantCulture, $" {(at.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / 10}");
+
     /// <inheritdoc/>
     public IReadOnlyDictionary<string, object?> Attributes { get; } = new Dictionary<string, object?>();
 
@@ -67,7 +72,8 @@ public sealed class SimulatedChatCompletionService(IOptions<SimulatedModelOption
                 await Task.Delay(wait, cancellationToken);
             }
             cancellationToken.ThrowIfCancellationRequested();
-            yield return new StreamingChatMessageContent(AuthorRole.Assistant, tokens[i], modelId: ModelId);
+            var text = settings.StampTokens ? Stamp(DateTimeOffset.UtcNow) : tokens[i];
+            yield return new StreamingChatMessageContent(AuthorRole.Assistant, text, modelId: ModelId);
         }
     }
 }

@@ -33,6 +33,13 @@ public sealed class SimulatedModelOptions : IValidatableObject
     /// </summary>
     public int? Seed { get; set; }
 
+    /// <summary>
+    /// Benchmark mode: each token's text is a space and the wall-clock time it was yielded, in Unix microseconds
+    /// (e.g. <c>" 1764350000123456"</c>), instead of Markdown, so a client can measure token-to-client latency with
+    /// batching included. Used by the <c>Bench</c> project and the direct-SSE baseline. Default <see langword="false"/>.
+    /// </summary>
+    public bool StampTokens { get; set; }
+
     /// <inheritdoc/>
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {

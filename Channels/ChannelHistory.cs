@@ -49,7 +49,7 @@ public sealed class ChannelHistory(IConnectionMultiplexer redis, TimeSpan timeou
         {
             // Each entry is [id, [field, value, …]] with the single field "e" holding the event JSON.
             var fields = (RedisResult[])((RedisResult[])entry!)[1]!;
-            events.Add(ChannelEvent.Parse((string)fields[1]!));
+            events.Add(ChannelEvent.Parse((byte[])fields[1]!));
         }
         return new HistorySnapshot(epoch, top, events);
     }

@@ -14,12 +14,15 @@ public readonly record struct ChannelPosition(string Epoch, long Offset);
 /// Publishes channel events with one atomic Lua script, after Centrifugo's Redis engine: create the meta with a new
 /// epoch if absent (dropping any stale stream), <c>HINCRBY</c> the offset, <c>XADD</c> with the offset as the entry id
 /// (<c>MAXLEN ~</c>), <c>EXPIRE</c> stream and meta, and <c>PUBLISH</c> the same JSON to live subscribers.
-/// Any backend that can run this script can stream through the streamer tier.
+/// Any backend that can run this script can stream through the streamer tier. Calls of all channels share pipelined
+/// round trips (<see cref="ChannelOptions.PublishBatchWindow"/>).
 /// </summary>
 /// <param name="redis">Redis connection.</param>
 /// <param name="options">History bounds.</param>
 public sealed class ChannelPublisher(IConnectionMultiplexer redis, ChannelOptions options)
 {
+    private readonly PublishBatcher _batcher = new(redis, options.PublishBatchWindow);
+
     // KEYS[1] stream, KEYS[2] meta. ARGV[1] pub/sub channel, ARGV[2] event JSON without offset/epoch (an object),
     // ARGV[3] max entries, ARGV[4] stream TTL s, ARGV[5] meta TTL s, ARGV[6] epoch to use if the meta is new
     // (Redis seeds Lua's math.random identically on every call, so the caller supplies the randomness).
@@ -57,7 +60,7 @@ public sealed class ChannelPublisher(IConnectionMultiplexer redis, ChannelOption
         // The script splices "offset" and "epoch" in front of the body's first property.
         var json = JsonSerializer.Serialize(body, ChannelJsonContext.Default.PublishedBody);
 
-        var result = (RedisResult[])(await redis.GetDatabase().ScriptEvaluateAsync(
+        var result = (RedisResult[])(await _batcher.EvaluateAsync(
             PublishScript,
             [channel.StreamKey, channel.MetaKey],
             [

@@ -59,7 +59,7 @@ public sealed class DeltaPublisher(
             }
             var text = buffer.PendingText;
             attempted = true;
-            g.LastPublished = await publisher.PublishAsync(g.Channel, ChannelEventTypes.Delta, g.MessageId, ChannelEvent.ToData(new { text }));
+            g.LastPublished = await publisher.PublishAsync(g.Channel, ChannelEventTypes.Delta, g.MessageId, ChannelEvent.DeltaData(text));
             buffer.MarkPublished(text.Length, time.GetTimestamp());
             if (g.PublishFailing)
             {

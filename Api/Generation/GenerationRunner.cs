@@ -433,7 +433,7 @@ public sealed class GenerationRunner : BackgroundService
             MessageStatus.Completed => new OutboxEntry(g.Channel, ChannelEventTypes.MessageCompleted, g.MessageId,
                 ChannelEvent.ToData(new { text, usage = new { outputTokens } })),
             MessageStatus.Cancelled => new OutboxEntry(g.Channel, ChannelEventTypes.MessageCancelled, g.MessageId,
-                ChannelEvent.ToData(new { text })),
+                ChannelEvent.DeltaData(text)),
             _ => new OutboxEntry(g.Channel, ChannelEventTypes.MessageFailed, g.MessageId,
                 ChannelEvent.ToData(new { code = outcome.Code, message = outcome.Message, text })),
         });

@@ -106,9 +106,10 @@ internal sealed partial class ChannelDispatcher : IDisposable
             ChannelEvent e;
             try
             {
-                e = ChannelEvent.Parse((string)message.Message!);
+                // Parsed once per node from the published bytes; every local subscriber gets this same instance.
+                e = ChannelEvent.Parse((ReadOnlyMemory<byte>)message.Message, Channel.Value);
             }
-            catch (Exception ex) when (ex is System.Text.Json.JsonException or ArgumentException)
+            catch (Exception ex) when (ex is System.Text.Json.JsonException or ArgumentException or FormatException or InvalidOperationException)
             {
                 Log.MalformedEvent(owner._logger, Channel.Value, ex);
                 return;

@@ -15,16 +15,24 @@ internal sealed class ChannelSubscriber
     private readonly SubscriberBuffer _buffer;
     private readonly StreamerOptions _options;
     private readonly StreamerTelemetry _telemetry;
+    private readonly CancellationTokenSource _stuck = new();
     private List<ChannelEvent>? _held = [];
     private OffsetSequencer? _sequencer;
 
-    public ChannelSubscriber(ChannelName channel, StreamerOptions options, StreamerTelemetry telemetry)
+    public ChannelSubscriber(ChannelName channel, StreamerOptions options, StreamerTelemetry telemetry, TimeProvider? time = null)
     {
         Channel = channel;
         _options = options;
         _telemetry = telemetry;
-        _buffer = new SubscriberBuffer(options.SubscriberBufferCapacity, options.MaxCoalescedChars);
+        _buffer = new SubscriberBuffer(options.SubscriberBufferCapacity, options.MaxCoalescedChars, options.SlowConsumerTimeout, time ?? TimeProvider.System);
     }
+
+    /// <summary>
+    /// Fires when the subscriber was cut off because its reader stopped taking events for
+    /// <see cref="StreamerOptions.SlowConsumerTimeout"/>: the transport should abort the connection, since the
+    /// <c>resubscribe</c> frame queued for it cannot get through a stuck connection.
+    /// </summary>
+    public CancellationToken Stuck => _stuck.Token;
 
     /// <summary>The subscribed channel.</summary>
     public ChannelName Channel { get; }
@@ -127,6 +135,10 @@ internal sealed class ChannelSubscriber
                         break;
                     case BufferWrite.Overflow:
                         Drop(ResubscribeReasons.SlowConsumer);
+                        break;
+                    case BufferWrite.Stale:
+                        Drop(ResubscribeReasons.SlowConsumer);
+                        _ = _stuck.CancelAsync(); // the transport's abort runs outside this lock
                         break;
                 }
                 break;

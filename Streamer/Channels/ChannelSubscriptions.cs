@@ -12,7 +12,8 @@ internal sealed class ChannelSubscriptions(
     ChannelDispatcher dispatcher,
     ChannelHistory history,
     IOptions<StreamerOptions> options,
-    StreamerTelemetry telemetry)
+    StreamerTelemetry telemetry,
+    TimeProvider time)
 {
     /// <summary>Opens a subscription to <paramref name="channel"/> from the client's position, if any.</summary>
     /// <param name="channel">The channel.</param>
@@ -23,12 +24,14 @@ internal sealed class ChannelSubscriptions(
     /// <exception cref="StackExchange.Redis.RedisException">Redis is unreachable.</exception>
     public async Task<ChannelSubscription> OpenAsync(ChannelName channel, long? sinceOffset, string? epoch, CancellationToken cancellationToken)
     {
-        var subscriber = new ChannelSubscriber(channel, options.Value, telemetry);
+        var subscriber = new ChannelSubscriber(channel, options.Value, telemetry, time);
         var registration = await dispatcher.AddAsync(subscriber, cancellationToken);
         try
         {
             var wantsRecovery = sinceOffset is not null && epoch is not null;
-            var snapshot = await history.ReadAsync(channel, sinceOffset ?? 0, wantsRecovery ? options.Value.MaxReplayEvents : 0);
+            // A position at long.MaxValue is ahead of any channel: read the position only (recovered=false).
+            var replay = wantsRecovery && sinceOffset < long.MaxValue ? options.Value.MaxReplayEvents : 0;
+            var snapshot = await history.ReadAsync(channel, replay > 0 ? sinceOffset!.Value : 0, replay);
             var plan = Recovery.Plan(sinceOffset, epoch, snapshot);
             if (wantsRecovery)
             {
@@ -56,6 +59,9 @@ internal sealed class ChannelSubscription(
 
     /// <summary>Outgoing events; the sequence ends after a <c>resubscribe</c> frame.</summary>
     public SubscriberBuffer Events => subscriber.Output;
+
+    /// <summary>Fires when the client stopped reading for <see cref="StreamerOptions.SlowConsumerTimeout"/>: abort its connection.</summary>
+    public CancellationToken Stuck => subscriber.Stuck;
 
     public async ValueTask DisposeAsync()
     {

@@ -19,6 +19,29 @@ public sealed class StreamerOptions
     [Range(1024, 16 * 1024 * 1024)]
     public int MaxCoalescedChars { get; set; } = 64 * 1024;
 
+    /// <summary>
+    /// Longest time a subscriber's oldest undelivered event may wait (its connection is not draining: the client stopped
+    /// reading). Past it the subscription ends with <c>resubscribe{slow_consumer}</c> and the connection is aborted,
+    /// so the client reconnects and recovers from its last offset. Also SignalR's WebSocket send timeout. A client is
+    /// cut off within this time after its socket buffers fill. Default 5 s (Centrifugo: 1 MB client queue).
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
+    public TimeSpan SlowConsumerTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// Presence counts are published at most once per this interval per channel and node, and only when they changed,
+    /// so N clients joining a channel cost O(N) frames in all rather than O(N²). Default 1 s.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.050", "00:01:00")]
+    public TimeSpan PresenceInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// Whether every join and leave is also published as a <c>presence.join</c>/<c>presence.leave</c> event to the
+    /// channel's watchers (O(N²) frames when N clients join). Default <see langword="false"/>: watchers get the coalesced
+    /// <c>presence</c> count only (Centrifugo: join/leave is off unless enabled).
+    /// </summary>
+    public bool PresenceJoinLeave { get; set; }
+
     /// <summary>Most history events replayed on subscribe. Larger gaps are not recovered (the client reloads from the Api). Default 10000.</summary>
     [Range(1, 1_000_000)]
     public int MaxReplayEvents { get; set; } = 10_000;

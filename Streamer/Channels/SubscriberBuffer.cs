@@ -1,5 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
+using System.Text;
 using AiStreaming.Channels;
 
 namespace AiStreaming.Streamer.Channels;
@@ -16,28 +17,49 @@ internal enum BufferWrite
     /// <summary>The buffer was full and the event could not be coalesced: the subscriber cannot keep up.</summary>
     Overflow,
 
+    /// <summary>The oldest queued event has waited longer than the buffer's staleness bound: the reader is stuck.</summary>
+    Stale,
+
     /// <summary>The buffer is completed; the event was discarded.</summary>
     Closed,
 }
 
 /// <summary>
 /// A subscriber's bounded queue of outgoing events. Writers (the Redis dispatcher) never wait: when the queue is
-/// full, a delta that follows a queued delta of the same message is coalesced into it; otherwise the write reports
-/// <see cref="BufferWrite.Overflow"/> and the caller drops the subscriber. One reader.
+/// full, a delta that follows a queued delta of the same message is coalesced into it in O(1) (its text is appended
+/// to a builder; the merged event is serialized once, when the reader takes it); otherwise the write reports
+/// <see cref="BufferWrite.Overflow"/>, and when the oldest queued event has waited longer than
+/// <c>staleAfter</c> it reports <see cref="BufferWrite.Stale"/>. The caller then drops the subscriber. Queued events
+/// are the node's shared instances: a queue costs one reference per event, not a copy. One reader.
 /// </summary>
-/// <param name="capacity">Events queued before backpressure applies.</param>
-/// <param name="maxCoalescedChars">Largest text a coalesced delta may reach.</param>
-internal sealed class SubscriberBuffer(int capacity, int maxCoalescedChars)
+/// <param name="capacity">Events queued before backpressure applies (coalescing, then overflow).</param>
+/// <param name="maxCoalescedChars">Largest text a coalesced delta may reach, in UTF-16 characters.</param>
+/// <param name="staleAfter">How long the oldest queued event may wait before writes report <see cref="BufferWrite.Stale"/>; <see cref="Timeout.InfiniteTimeSpan"/> for never.</param>
+/// <param name="time">Clock for <paramref name="staleAfter"/>.</param>
+internal sealed class SubscriberBuffer(int capacity, int maxCoalescedChars, TimeSpan staleAfter, TimeProvider time)
 {
     private readonly Lock _gate = new();
-    private readonly LinkedList<ChannelEvent> _items = new();
-    private TaskCompletionSource? _waiter;
+    private readonly long _staleTicks = staleAfter == Timeout.InfiniteTimeSpan ? long.MaxValue : (long)(staleAfter.TotalSeconds * time.TimestampFrequency);
+    private (ChannelEvent Event, long EnqueuedAt)[] _ring = new (ChannelEvent, long)[Math.Min(capacity, 16)];
+    private int _head;
+    private int _count;
+    private Coalesced? _coalesced; // the last queued slot, while deltas are being merged into it
+    private TaskCompletionSource<bool>? _waiter;
     private bool _completed;
+    private bool _heartbeatDue;
+
+    /// <summary>A buffer that never reports staleness (tests, and readers whose transport has its own send timeout).</summary>
+    /// <param name="capacity">Events queued before backpressure applies.</param>
+    /// <param name="maxCoalescedChars">Largest text a coalesced delta may reach.</param>
+    public SubscriberBuffer(int capacity, int maxCoalescedChars)
+        : this(capacity, maxCoalescedChars, Timeout.InfiniteTimeSpan, TimeProvider.System)
+    {
+    }
 
     /// <summary>Events queued now.</summary>
     public int Count
     {
-        get { lock (_gate) { return _items.Count; } }
+        get { lock (_gate) { return _count; } }
     }
 
     /// <summary>Queues <paramref name="e"/>; <paramref name="force"/> ignores the capacity (control frames, replay).</summary>
@@ -49,17 +71,17 @@ internal sealed class SubscriberBuffer(int capacity, int maxCoalescedChars)
             {
                 return BufferWrite.Closed;
             }
-            if (_items.Count >= capacity && !force)
+            var now = time.GetTimestamp();
+            if (!force && _count > 0 && now - _ring[_head].EnqueuedAt > _staleTicks)
             {
-                if (_items.Last is { } last && TryCoalesce(last.Value, e, out var merged))
-                {
-                    last.Value = merged;
-                    return BufferWrite.Coalesced;
-                }
-                return BufferWrite.Overflow;
+                return BufferWrite.Stale;
             }
-            _items.AddLast(e);
-            Signal();
+            if (_count >= capacity && !force)
+            {
+                return TryCoalesce(e) ? BufferWrite.Coalesced : BufferWrite.Overflow;
+            }
+            Enqueue(e, now);
+            Signal(true);
             return BufferWrite.Written;
         }
     }
@@ -76,11 +98,32 @@ internal sealed class SubscriberBuffer(int capacity, int maxCoalescedChars)
             }
             if (last is not null)
             {
-                _items.AddLast(last);
+                Enqueue(last, time.GetTimestamp());
             }
             _completed = true;
-            Signal();
+            Signal(false);
             return true;
+        }
+    }
+
+    /// <summary>Asks the reader to write a keep-alive (SSE heartbeat) if it is idle; wakes a waiting reader.</summary>
+    public void RequestHeartbeat()
+    {
+        lock (_gate)
+        {
+            _heartbeatDue = true;
+            Signal(true);
+        }
+    }
+
+    /// <summary>Whether a heartbeat was requested since the last call (and clears the request).</summary>
+    public bool TakeHeartbeat()
+    {
+        lock (_gate)
+        {
+            var due = _heartbeatDue;
+            _heartbeatDue = false;
+            return due;
         }
     }
 
@@ -96,34 +139,43 @@ internal sealed class SubscriberBuffer(int capacity, int maxCoalescedChars)
         }
     }
 
-    /// <summary>Takes the next event if one is queued.</summary>
+    /// <summary>Takes the next event if one is queued (a coalesced delta is built here, once).</summary>
     public bool TryRead([NotNullWhen(true)] out ChannelEvent? e)
     {
         lock (_gate)
         {
-            if (_items.First is { } first)
+            if (_count == 0)
             {
-                _items.RemoveFirst();
-                e = first.Value;
-                return true;
+                e = null;
+                return false;
             }
-            e = null;
-            return false;
+            ref var slot = ref _ring[_head];
+            e = slot.Event;
+            slot = default;
+            _head = (_head + 1) % _ring.Length;
+            _count--;
+            if (_count == 0 && _coalesced is { } merged)
+            {
+                _coalesced = null;
+                e = merged.Build();
+            }
+            return true;
         }
     }
 
     /// <summary>
-    /// Completes when an event is queued (<see langword="true"/>) or the buffer is completed and drained
-    /// (<see langword="false"/>).
+    /// Completes when an event is queued or a heartbeat is due (<see langword="true"/>) or the buffer is completed and
+    /// drained (<see langword="false"/>).
     /// </summary>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> fired.</exception>
     public async ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken = default)
     {
         while (true)
         {
-            Task wait;
+            Task<bool> wait;
             lock (_gate)
             {
-                if (_items.Count > 0)
+                if (_count > 0 || _heartbeatDue)
                 {
                     return true;
                 }
@@ -131,35 +183,91 @@ internal sealed class SubscriberBuffer(int capacity, int maxCoalescedChars)
                 {
                     return false;
                 }
-                _waiter ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                _waiter ??= new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
                 wait = _waiter.Task;
             }
-            await wait.WaitAsync(cancellationToken).ConfigureAwait(false);
+            if (cancellationToken.CanBeCanceled)
+            {
+                // One registration per wait, removed as soon as the wait ends.
+                using var registration = cancellationToken.UnsafeRegister(static s => ((TaskCompletionSource<bool>)s!).TrySetCanceled(), _waiter);
+                await wait.ConfigureAwait(false);
+            }
+            else
+            {
+                await wait.ConfigureAwait(false);
+            }
         }
     }
 
-    private void Signal()
+    private void Enqueue(ChannelEvent e, long now)
+    {
+        if (_coalesced is { } merged)
+        {
+            // The merged slot stops being the last one: materialize it in place.
+            _ring[(_head + _count - 1) % _ring.Length].Event = merged.Build();
+            _coalesced = null;
+        }
+        if (_count == _ring.Length)
+        {
+            var bigger = new (ChannelEvent, long)[_ring.Length * 2];
+            for (var i = 0; i < _count; i++)
+            {
+                bigger[i] = _ring[(_head + i) % _ring.Length];
+            }
+            _ring = bigger;
+            _head = 0;
+        }
+        _ring[(_head + _count) % _ring.Length] = (e, now);
+        _count++;
+    }
+
+    private void Signal(bool result)
     {
         var waiter = _waiter;
         _waiter = null;
-        waiter?.TrySetResult();
+        waiter?.TrySetResult(result);
     }
 
-    private bool TryCoalesce(ChannelEvent queued, ChannelEvent incoming, [NotNullWhen(true)] out ChannelEvent? merged)
+    private bool TryCoalesce(ChannelEvent incoming)
     {
-        merged = null;
-        if (queued.DeltaText is not { } a || incoming.DeltaText is not { } b
-            || queued.MessageId != incoming.MessageId || queued.Epoch != incoming.Epoch
-            || incoming.Offset != queued.Offset + 1 || a.Length + b.Length > maxCoalescedChars)
+        if (_count == 0 || incoming.Type != ChannelEventTypes.Delta)
         {
             return false;
         }
-        merged = incoming with
+        if (_coalesced is null)
         {
-            FromOffset = queued.FromOffset ?? queued.Offset,
-            Data = ChannelEvent.ToData(new { text = a + b }),
-            RawJson = null,
-        };
-        return true;
+            var last = _ring[(_head + _count - 1) % _ring.Length].Event;
+            if (last.Type != ChannelEventTypes.Delta || last.DeltaText is not { } text)
+            {
+                return false;
+            }
+            _coalesced = new Coalesced(last, text);
+        }
+        return _coalesced.TryAppend(incoming, maxCoalescedChars);
+    }
+
+    /// <summary>Consecutive deltas of one message merged into one; built into an event when the reader takes it.</summary>
+    private sealed class Coalesced(ChannelEvent first, string firstText)
+    {
+        private readonly StringBuilder _text = new(firstText);
+        private readonly long _from = first.FromOffset ?? first.Offset;
+        private ChannelEvent _last = first;
+
+        public bool TryAppend(ChannelEvent incoming, int maxChars)
+        {
+            if (incoming.MessageId != _last.MessageId || incoming.Epoch != _last.Epoch || incoming.Offset != _last.Offset + 1
+                || incoming.DeltaText is not { } text || _text.Length + text.Length > maxChars)
+            {
+                return false;
+            }
+            _text.Append(text);
+            _last = incoming;
+            return true;
+        }
+
+        public ChannelEvent Build() =>
+            _last.Offset == _from && _last.FromOffset is null
+                ? _last
+                : _last with { FromOffset = _from, Data = ChannelEvent.DeltaData(_text.ToString()) };
     }
 }

@@ -43,12 +43,15 @@ internal static class StreamingExtensions
         builder.Services.AddSingleton<ChannelSubscriptions>();
         builder.Services.AddSingleton<PresenceTracker>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<PresenceTracker>());
+        builder.Services.AddSingleton<SseHeartbeats>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<SseHeartbeats>());
 
         builder.Services.AddHealthChecks().AddCheck<RedisHealthCheck>("redis");
 
         var maxReceive = builder.Configuration.GetValue<long?>($"{StreamerOptions.SectionName}:{nameof(StreamerOptions.MaximumReceiveMessageSize)}")
             ?? new StreamerOptions().MaximumReceiveMessageSize;
         builder.Services.AddSignalR(options => options.MaximumReceiveMessageSize = maxReceive)
+            .AddChannelEventProtocols()
             .AddStackExchangeRedis(redisConnectionString, options =>
             {
                 // Backplane for presence notices and sends to a user on any node; tokens bypass it (ChannelDispatcher).
@@ -61,7 +64,9 @@ internal static class StreamingExtensions
     /// <summary>Maps the hub (<c>/hubs/stream</c>) and SSE (<c>/sse/{channel}</c>); on shutdown, asks subscribers to resubscribe elsewhere.</summary>
     public static WebApplication MapStreaming(this WebApplication app)
     {
-        app.MapHub<StreamHub>(StreamHub.Path);
+        var slowConsumerTimeout = app.Services.GetRequiredService<IOptions<StreamerOptions>>().Value.SlowConsumerTimeout;
+        // A WebSocket whose client stopped reading is closed after the same bound as a stuck subscription.
+        app.MapHub<StreamHub>(StreamHub.Path, o => o.TransportSendTimeout = slowConsumerTimeout);
         app.MapSseApi();
 
         var dispatcher = app.Services.GetRequiredService<ChannelDispatcher>();

@@ -57,6 +57,8 @@ internal sealed class StreamHub(
         try
         {
             await using var subscription = await OpenAsync(name, sinceOffset, epoch, cancellationToken);
+            // A client that stopped reading is cut off: its resubscribe frame can't get through, so end the connection.
+            using var stuck = subscription.Stuck.UnsafeRegister(static c => ((HubCallerContext)c!).Abort(), Context);
             await presence.JoinAsync(name, Context.ConnectionId);
             try
             {
@@ -88,7 +90,7 @@ internal sealed class StreamHub(
         {
             return await presence.GetAsync(name);
         }
-        catch (RedisException)
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
             throw new HubException("unavailable: presence store unreachable, retry later.");
         }
@@ -113,7 +115,7 @@ internal sealed class StreamHub(
         {
             return await subscriptions.OpenAsync(name, sinceOffset, epoch, cancellationToken);
         }
-        catch (RedisException)
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
             throw new HubException("unavailable: channel store unreachable, retry later.");
         }

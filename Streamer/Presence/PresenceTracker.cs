@@ -15,7 +15,11 @@ public sealed record PresenceSnapshot(string Channel, int Count, IReadOnlyList<s
 /// <summary>
 /// Presence in Redis: a sorted set per channel (member = client id, score = expiry in Unix ms) that every replica
 /// writes for its own watchers and refreshes every third of <see cref="StreamerOptions.PresenceTtl"/>, so a crashed
-/// replica's watchers vanish within the TTL. Joins and leaves are published as ephemeral events (offset 0).
+/// replica's watchers vanish within the TTL. Counts are published as one ephemeral <c>presence {count}</c> event per
+/// channel and node at most once per <see cref="StreamerOptions.PresenceInterval"/>, and only after a join or leave there:
+/// N clients joining cost O(N) frames, not one frame per join to every watcher (O(N²)). Per-client
+/// <c>presence.join</c>/<c>presence.leave</c> events are sent only when <see cref="StreamerOptions.PresenceJoinLeave"/>
+/// is on (Centrifugo: join/leave is off unless enabled).
 /// </summary>
 internal sealed partial class PresenceTracker(
     IConnectionMultiplexer redis,
@@ -24,15 +28,16 @@ internal sealed partial class PresenceTracker(
     ILogger<PresenceTracker> logger) : BackgroundService
 {
     private readonly ConcurrentDictionary<(string Channel, string ClientId), ChannelName> _local = new();
+    private readonly ConcurrentDictionary<string, ChannelName> _dirty = new();
 
-    /// <summary>Records <paramref name="clientId"/> as watching and publishes <c>presence.join</c>. Redis errors are logged, not thrown.</summary>
+    /// <summary>Records <paramref name="clientId"/> as watching; its count goes out with the next interval. Redis errors are logged, not thrown.</summary>
     public async Task JoinAsync(ChannelName channel, string clientId)
     {
         _local[(channel.Value, clientId)] = channel;
         await ChangeAsync(channel, clientId, ChannelEventTypes.PresenceJoin);
     }
 
-    /// <summary>Removes <paramref name="clientId"/> and publishes <c>presence.leave</c>. Redis errors are logged, not thrown.</summary>
+    /// <summary>Removes <paramref name="clientId"/>; its count goes out with the next interval. Redis errors are logged, not thrown.</summary>
     public async Task LeaveAsync(ChannelName channel, string clientId)
     {
         _local.TryRemove((channel.Value, clientId), out _);
@@ -52,19 +57,42 @@ internal sealed partial class PresenceTracker(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var timer = new PeriodicTimer(options.Value.PresenceTtl / 3, time);
-        while (await timer.WaitForNextTickAsync(stoppingToken))
+        var settings = options.Value;
+        var refreshEvery = Math.Max(1, (int)((settings.PresenceTtl / 3) / settings.PresenceInterval));
+        using var timer = new PeriodicTimer(settings.PresenceInterval, time);
+        for (var tick = 1; await timer.WaitForNextTickAsync(stoppingToken); tick++)
         {
             try
             {
-                var db = redis.GetDatabase();
-                var expiry = time.GetUtcNow().Add(options.Value.PresenceTtl).ToUnixTimeMilliseconds();
-                await Task.WhenAll(_local.Select(kv => db.SortedSetAddAsync(kv.Value.PresenceKey, kv.Key.ClientId, expiry)));
+                await PublishCountsAsync();
+                if (tick % refreshEvery == 0)
+                {
+                    var db = redis.GetDatabase();
+                    var expiry = time.GetUtcNow().Add(settings.PresenceTtl).ToUnixTimeMilliseconds();
+                    await Task.WhenAll(_local.Select(kv => db.SortedSetAddAsync(kv.Value.PresenceKey, kv.Key.ClientId, expiry)));
+                }
             }
-            catch (RedisException ex)
+            catch (Exception ex) when (ex is RedisException or TimeoutException)
             {
                 Log.RefreshFailed(logger, ex);
             }
+        }
+    }
+
+    // One ZCOUNT and one PUBLISH per channel with a local join or leave in the last interval.
+    private async Task PublishCountsAsync()
+    {
+        if (_dirty.IsEmpty)
+        {
+            return;
+        }
+        var db = redis.GetDatabase();
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        foreach (var channel in _dirty.Values)
+        {
+            _dirty.TryRemove(channel.Value, out _);
+            var count = await db.SortedSetLengthAsync(channel.PresenceKey, now, double.PositiveInfinity);
+            await ChannelPublisher.PublishEphemeralAsync(redis.GetSubscriber(), channel, ChannelEventTypes.Presence, ChannelEvent.ToData(new { count }));
         }
     }
 
@@ -83,12 +111,16 @@ internal sealed partial class PresenceTracker(
                 await db.SortedSetRemoveAsync(channel.PresenceKey, clientId);
             }
             await db.KeyExpireAsync(channel.PresenceKey, options.Value.PresenceTtl * 2);
-            var count = await db.SortedSetLengthAsync(channel.PresenceKey, now.ToUnixTimeMilliseconds(), double.PositiveInfinity);
-            await ChannelPublisher.PublishEphemeralAsync(redis.GetSubscriber(), channel, type, ChannelEvent.ToData(new { clientId, count }));
+            _dirty[channel.Value] = channel;
+            if (options.Value.PresenceJoinLeave)
+            {
+                var count = await db.SortedSetLengthAsync(channel.PresenceKey, now.ToUnixTimeMilliseconds(), double.PositiveInfinity);
+                await ChannelPublisher.PublishEphemeralAsync(redis.GetSubscriber(), channel, type, ChannelEvent.ToData(new { clientId, count }));
+            }
         }
-        catch (RedisException ex)
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
-            Log.ChangeFailed(logger, channel.Value, ex);
+            Log.ChangeFailed(logger, channel.Value, ex.Message);
         }
     }
 
@@ -97,7 +129,7 @@ internal sealed partial class PresenceTracker(
         [LoggerMessage(LogLevel.Warning, "Could not refresh presence")]
         public static partial void RefreshFailed(ILogger logger, Exception exception);
 
-        [LoggerMessage(LogLevel.Warning, "Could not update presence of channel {Channel}")]
-        public static partial void ChangeFailed(ILogger logger, string channel, Exception exception);
+        [LoggerMessage(LogLevel.Warning, "Could not update presence of channel {Channel}: {Reason}")]
+        public static partial void ChangeFailed(ILogger logger, string channel, string reason);
     }
 }

@@ -1,10 +1,10 @@
-using System.Text;
+using System.Buffers;
+using System.IO.Pipelines;
 using AiStreaming.Channels;
 using AiStreaming.Streamer.Channels;
 using AiStreaming.Streamer.Presence;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
 namespace AiStreaming.Streamer.Sse;
@@ -30,7 +30,7 @@ internal static class SseEndpoints
         epoch = "";
         offset = 0;
         var colon = value?.LastIndexOf(':') ?? -1;
-        if (colon <= 0 || !long.TryParse(value.AsSpan(colon + 1), out offset) || offset < 0)
+        if (colon <= 0 || !long.TryParse(value.AsSpan(colon + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out offset))
         {
             return false;
         }
@@ -43,7 +43,7 @@ internal static class SseEndpoints
         HttpContext context,
         ChannelSubscriptions subscriptions,
         PresenceTracker presence,
-        IOptions<StreamerOptions> options,
+        SseHeartbeats heartbeats,
         CancellationToken cancellationToken)
     {
         if (!ChannelName.TryParse(channel, out var name))
@@ -69,7 +69,7 @@ internal static class SseEndpoints
         {
             subscription = await subscriptions.OpenAsync(name, since, epoch, cancellationToken);
         }
-        catch (RedisException)
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
             return TypedResults.Problem("Channel store unreachable, retry later.", statusCode: StatusCodes.Status503ServiceUnavailable, title: "unavailable");
         }
@@ -84,14 +84,16 @@ internal static class SseEndpoints
 
             var clientId = "sse-" + context.TraceIdentifier;
             await presence.JoinAsync(name, clientId);
+            // A client that stopped reading is cut off: the resubscribe frame can't get through, so end the connection.
+            using var stuck = subscription.Stuck.UnsafeRegister(static c => ((HttpContext)c!).Abort(), context);
+            using var beat = heartbeats.Add(subscription.Events);
             try
             {
-                await WriteAsync(response, "retry: 1000\n\n", cancellationToken);
-                await PumpAsync(response, subscription.Events, options.Value.SseHeartbeatInterval, cancellationToken);
+                await PumpAsync(response.BodyWriter, subscription.Events, cancellationToken);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
-                // the client went away
+                // the client went away (or was cut off)
             }
             finally
             {
@@ -101,46 +103,29 @@ internal static class SseEndpoints
         return TypedResults.Empty;
     }
 
-    private static async Task PumpAsync(HttpResponse response, SubscriberBuffer events, TimeSpan heartbeat, CancellationToken cancellationToken)
+    // Writes every queued event, then flushes once: a burst costs one socket write. Heartbeats only when idle.
+    private static async Task PumpAsync(PipeWriter writer, SubscriberBuffer events, CancellationToken cancellationToken)
     {
-        var builder = new StringBuilder();
-        Task? tick = null; // one timer per heartbeat period, not one per event
-        while (true)
+        writer.Write(SseFrameWriter.Retry);
+        await writer.FlushAsync(cancellationToken);
+        while (await events.WaitToReadAsync(cancellationToken))
         {
-            var wait = events.WaitToReadAsync(cancellationToken).AsTask();
-            while (await Task.WhenAny(wait, tick ??= Task.Delay(heartbeat, cancellationToken)) != wait)
-            {
-                tick = null;
-                await WriteAsync(response, ": heartbeat\n\n", cancellationToken);
-            }
-            if (!await wait)
-            {
-                return; // ended after a resubscribe frame: the client reconnects with Last-Event-ID
-            }
-            builder.Clear();
+            var wrote = false;
             while (events.TryRead(out var e))
             {
-                AppendFrame(builder, e);
+                SseFrameWriter.Write(writer, e);
+                wrote = true;
             }
-            await WriteAsync(response, builder.ToString(), cancellationToken);
+            if (events.TakeHeartbeat() && !wrote)
+            {
+                writer.Write(SseFrameWriter.Heartbeat);
+                wrote = true;
+            }
+            if (wrote && (await writer.FlushAsync(cancellationToken)).IsCompleted)
+            {
+                return;
+            }
         }
-    }
-
-    /// <summary>Formats one SSE frame; events with a position carry <c>id: {epoch}:{offset}</c>.</summary>
-    internal static void AppendFrame(StringBuilder builder, ChannelEvent e)
-    {
-        if (e.Epoch is not null && (e.Offset > 0 || e.Type == ChannelEventTypes.Subscribed))
-        {
-            builder.Append("id: ").Append(e.Epoch).Append(':').Append(e.Offset).Append('\n');
-        }
-        // Event JSON is compact (no raw newlines), so one data line carries it.
-        builder.Append("event: ").Append(e.Type).Append('\n')
-            .Append("data: ").Append(e.ToJson()).Append("\n\n");
-    }
-
-    private static async Task WriteAsync(HttpResponse response, string text, CancellationToken cancellationToken)
-    {
-        await response.WriteAsync(text, cancellationToken);
-        await response.Body.FlushAsync(cancellationToken);
+        // ended after a resubscribe frame: the client reconnects with Last-Event-ID
     }
 }

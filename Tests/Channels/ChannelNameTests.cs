@@ -48,4 +48,19 @@ public class ChannelNameTests
         Assert.Equal(e.MessageId, back.MessageId);
         Assert.Equal(json, back.RawJson);
     }
+
+    [Fact]
+    public void Events_parsed_from_bytes_keep_their_bytes_until_modified()
+    {
+        var json = EventFactory.Delta(3, "abc").ToJson();
+        var parsed = ChannelEvent.Parse(System.Text.Encoding.UTF8.GetBytes(json), knownChannel: "conv:test");
+
+        Assert.Equal(json, parsed.RawJson);
+        Assert.Equal("abc", parsed.DeltaText);
+        Assert.Equal("abc", parsed.Data!.Value.GetProperty("text").GetString());
+        var moved = parsed with { FromOffset = 1 };
+        Assert.Null(moved.RawJson);
+        Assert.Contains("\"fromOffset\":1", moved.ToJson());
+        Assert.Contains("\"text\":\"abc\"", moved.ToJson());
+    }
 }

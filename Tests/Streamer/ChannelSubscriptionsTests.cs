@@ -19,7 +19,7 @@ public class ChannelSubscriptionsTests(ServersFixture servers)
     private ChannelSubscriptions NewSubscriptions(out ChannelDispatcher dispatcher)
     {
         dispatcher = new ChannelDispatcher(servers.Redis, Telemetry, NullLogger<ChannelDispatcher>.Instance);
-        return new ChannelSubscriptions(dispatcher, new ChannelHistory(servers.Redis, TimeSpan.FromSeconds(5)), Options.Create(new StreamerOptions()), Telemetry);
+        return new ChannelSubscriptions(dispatcher, new ChannelHistory(servers.Redis, TimeSpan.FromSeconds(5)), Options.Create(new StreamerOptions()), Telemetry, TimeProvider.System);
     }
 
     [Theory]

@@ -29,11 +29,11 @@ public class SseFormatTests
     [Fact]
     public void Frames_carry_the_position_as_id_and_one_data_line()
     {
-        var builder = new StringBuilder();
-        SseEndpoints.AppendFrame(builder, Delta(5, "line1\nline2"));
-        SseEndpoints.AppendFrame(builder, Of(ChannelEventTypes.PresenceJoin, 0));
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        SseFrameWriter.Write(buffer, Delta(5, "line1\nline2"));
+        SseFrameWriter.Write(buffer, Of(ChannelEventTypes.PresenceJoin, 0));
 
-        var text = builder.ToString();
+        var text = Encoding.UTF8.GetString(buffer.WrittenSpan);
         var frames = text.Split("\n\n", StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal(2, frames.Length);
         Assert.StartsWith("id: e1:5\nevent: delta\ndata: {", frames[0]);

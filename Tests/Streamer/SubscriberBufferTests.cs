@@ -67,6 +67,75 @@ public class SubscriberBufferTests
         Assert.True(await waiting.WaitAsync(TimeSpan.FromSeconds(5)));
     }
 
+    [Fact]
+    public void A_coalesced_delta_is_kept_whole_when_a_later_event_is_queued_behind_it()
+    {
+        var buffer = new SubscriberBuffer(capacity: 2, maxCoalescedChars: 1000);
+        buffer.Write(Delta(1, "a"));
+        buffer.Write(Delta(2, "b"));
+        buffer.Write(Delta(3, "c"));                 // coalesced into 2
+        Assert.True(buffer.TryRead(out _));          // room again
+        buffer.Write(Of(ChannelEventTypes.MessageCompleted, 4));
+
+        var frames = Drain(buffer);
+        Assert.Equal("bc", frames[0].DeltaText);
+        Assert.Equal((2L, 3L), (frames[0].FromOffset!.Value, frames[0].Offset));
+        Assert.Equal(4, frames[1].Offset);
+    }
+
+    [Fact]
+    public void Coalescing_a_stuck_reader_appends_without_rebuilding_the_text()
+    {
+        var buffer = new SubscriberBuffer(capacity: 1, maxCoalescedChars: 1_000_000);
+        buffer.Write(Delta(1, "x"));
+        for (var offset = 2; offset <= 20_000; offset++)
+        {
+            Assert.Equal(BufferWrite.Coalesced, buffer.Write(Delta(offset, "y")));
+        }
+
+        var merged = Assert.Single(Drain(buffer));
+        Assert.Equal(20_000, merged.DeltaText!.Length);
+        Assert.Equal(1, merged.FromOffset);
+    }
+
+    [Fact]
+    public void Writes_report_stale_once_the_oldest_event_waited_past_the_bound()
+    {
+        var time = new ManualTime();
+        var buffer = new SubscriberBuffer(capacity: 8, maxCoalescedChars: 100, staleAfter: TimeSpan.FromSeconds(5), time);
+        buffer.Write(Delta(1, "a"));
+        time.Advance(TimeSpan.FromSeconds(4));
+        Assert.Equal(BufferWrite.Written, buffer.Write(Delta(2, "b")));
+        time.Advance(TimeSpan.FromSeconds(2));
+
+        Assert.Equal(BufferWrite.Stale, buffer.Write(Delta(3, "c")));
+    }
+
+    [Fact]
+    public async Task A_heartbeat_request_wakes_an_idle_reader_once()
+    {
+        var buffer = new SubscriberBuffer(capacity: 4, maxCoalescedChars: 10);
+        var waiting = buffer.WaitToReadAsync().AsTask();
+
+        buffer.RequestHeartbeat();
+
+        Assert.True(await waiting.WaitAsync(TimeSpan.FromSeconds(5)));
+        Assert.False(buffer.TryRead(out _));
+        Assert.True(buffer.TakeHeartbeat());
+        Assert.False(buffer.TakeHeartbeat());
+    }
+
+    private sealed class ManualTime : TimeProvider
+    {
+        private long _ticks;
+
+        public override long TimestampFrequency => TimeSpan.TicksPerSecond;
+
+        public override long GetTimestamp() => _ticks;
+
+        public void Advance(TimeSpan by) => _ticks += by.Ticks;
+    }
+
     private static List<ChannelEvent> Drain(SubscriberBuffer buffer)
     {
         var frames = new List<ChannelEvent>();

@@ -332,6 +332,7 @@ function applyEvent(event) {
     case 'message.cancelled':
       finish(event, 'cancelled', null, 'Reply stopped.');
       break;
+    case 'presence':
     case 'presence.join':
     case 'presence.leave':
       setPresence(data.count);

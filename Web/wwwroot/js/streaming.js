@@ -226,7 +226,7 @@ export class ChannelSubscription {
 
   #deliver(event) {
     // Presence is not in history: offset 0, no position.
-    if (event.type?.startsWith('presence.')) {
+    if (event.type === 'presence' || event.type?.startsWith('presence.')) {
       this.#handlers.onEvent(event);
       return;
     }

@@ -18,6 +18,16 @@ public sealed class AzureYamlTests
         Assert.Empty(DeployFiles.Validate("azure.yaml.json", AzureYaml()));
     }
 
+    [Theory]
+    [InlineData("name: AiStreaming\nservices:\n  api:\n    project: ./Api\n    host: containerapp\n")]
+    [InlineData("name: aistreaming\nservices:\n  api:\n    project: ./Api\n")]
+    [InlineData("name: aistreaming\nservices:\n  api:\n    project: ./Api\n    image: nginx\n    host: containerapp\n")]
+    public void Schema_rejects_an_invalid_azure_yaml(string yaml)
+    {
+        // An upper-case name, a service without host, a container app with both project and image.
+        Assert.NotEmpty(DeployFiles.Validate("azure.yaml.json", YamlToJson(yaml)));
+    }
+
     [Fact]
     public void Azure_yaml_deploys_each_service_to_container_apps_with_the_repository_infra()
     {
@@ -51,10 +61,12 @@ public sealed class AzureYamlTests
     }
 
     // azure.yaml as JSON: YAML scalars become strings, except true/false and numbers, as a YAML 1.2 core-schema reader reads them.
-    private static JsonElement AzureYaml()
+    private static JsonElement AzureYaml() => YamlToJson(File.ReadAllText(Path.Combine(DeployFiles.RepositoryRoot, "azure.yaml")));
+
+    private static JsonElement YamlToJson(string yaml)
     {
         var stream = new YamlStream();
-        using (var reader = new StreamReader(Path.Combine(DeployFiles.RepositoryRoot, "azure.yaml")))
+        using (var reader = new StringReader(yaml))
         {
             stream.Load(reader);
         }

@@ -97,7 +97,6 @@ var common = {
   identityId: identity.id
   identityClientId: identity.properties.clientId
   registryServer: registry.outputs.loginServer
-  applicationInsightsConnectionString: monitoring.outputs.applicationInsightsConnectionString
 }
 var internalDomain = 'internal.${environment.outputs.defaultDomain}'
 var chatSecret = empty(chatConnectionString) ? [] : [{ name: 'chat-connection-string', keyVaultUrl: vault.outputs.chatConnectionStringUri }]

@@ -4,7 +4,7 @@
 param name string
 param location string
 param tags object
-@description('environmentId, identityId, identityClientId, registryServer, applicationInsightsConnectionString.')
+@description('environmentId, identityId, identityClientId, registryServer.')
 param common object
 @description('The image azd deployed (SERVICE_{NAME}_IMAGE_NAME), or empty for the placeholder.')
 param image string

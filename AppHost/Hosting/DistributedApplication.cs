@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using AiStreaming.AppHost.Hosting.Publishing;
 using AiStreaming.AppHost.Hosting.Runtime;
 using Microsoft.Extensions.Configuration;
 using Npgsql;
@@ -17,12 +18,15 @@ public sealed class DistributedApplication : IAsyncDisposable
     private readonly HostContext _host;
     private readonly int? _dashboardPort;
     private readonly HttpClient _healthClient;
+    private readonly ManifestPublisher? _publisher;
     private Dashboard? _dashboard;
     private int _started;
     private int _disposed;
 
-    private DistributedApplication(IDistributedApplicationBuilder builder, HostContext host, Orchestrator orchestrator, int? dashboardPort, HttpClient healthClient)
+    private DistributedApplication(IDistributedApplicationBuilder builder, HostContext host, Orchestrator orchestrator, int? dashboardPort, HttpClient healthClient,
+        ManifestPublisher? publisher = null)
     {
+        _publisher = publisher;
         _healthClient = healthClient;
         Resources = builder.Resources;
         _host = host;
@@ -57,6 +61,12 @@ public sealed class DistributedApplication : IAsyncDisposable
     internal static DistributedApplication Create(DistributedApplicationBuilder builder)
     {
         var options = builder.Options;
+        if (ManifestPublisher.FromConfiguration(builder.Configuration, builder.Resources) is { } publisher)
+        {
+            // Publish mode (--publisher manifest): no ports, passwords, data folder or processes; Run writes the manifest.
+            var idle = new HostContext(options, Path.GetFullPath(options.DataRoot ?? DefaultDataRoot()));
+            return new DistributedApplication(builder, idle, new Orchestrator(idle, []), null, new HttpClient(), publisher);
+        }
         var dataRoot = Path.GetFullPath(options.DataRoot ?? DefaultDataRoot());
         Directory.CreateDirectory(dataRoot);
         if (Posix.IsRoot)
@@ -114,6 +124,7 @@ public sealed class DistributedApplication : IAsyncDisposable
 
     /// <summary>
     /// Starts the dashboard (when enabled) and every resource in <c>WaitFor</c> order; returns when all are healthy.
+    /// In publish mode (<c>--publisher manifest</c>) it writes the manifest instead and starts nothing.
     /// </summary>
     /// <exception cref="DistributedApplicationException">A binary or build output is missing, or a resource exited or did not become healthy
     /// in time; the message names it and quotes its last output lines.</exception>
@@ -123,6 +134,11 @@ public sealed class DistributedApplication : IAsyncDisposable
         if (Interlocked.Exchange(ref _started, 1) != 0)
         {
             throw new InvalidOperationException("The application was already started.");
+        }
+        if (_publisher is not null)
+        {
+            await _publisher.WriteAsync(cancellationToken).ConfigureAwait(false);
+            return;
         }
         if (_orchestrator.CheckPrerequisites() is { Count: > 0 } problems)
         {
@@ -156,6 +172,14 @@ public sealed class DistributedApplication : IAsyncDisposable
     /// <summary>As <see cref="Run"/>; <paramref name="cancellationToken"/> also ends it.</summary>
     public async Task RunAsync(CancellationToken cancellationToken = default)
     {
+        if (_publisher is not null)
+        {
+            // As Aspire: with --publisher manifest, Run writes the manifest and returns without starting anything.
+            await StartAsync(cancellationToken).ConfigureAwait(false);
+            ConsoleOutput.Info($"Wrote the manifest to {_publisher.OutputPath}");
+            await DisposeAsync().ConfigureAwait(false);
+            return;
+        }
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var signals = 0;
         void OnSignal(PosixSignalContext context)

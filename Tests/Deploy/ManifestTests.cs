@@ -1,0 +1,135 @@
+using Microsoft.Extensions.Configuration;
+using System.Text.Json;
+using AiStreaming.AppHost.Hosting;
+using AiStreaming.AppHost.Hosting.Publishing;
+
+namespace AiStreaming.Tests.Deploy;
+
+/// <summary>
+/// The AppHost's <c>--publisher manifest</c> mode: run in-process through the testing builder with the arguments azd passes,
+/// no server or project is started. The manifest is checked against Aspire's published schema (aspire-8.0.json, vendored).
+/// </summary>
+public sealed class ManifestTests : IAsyncLifetime
+{
+    private readonly string _folder = Directory.CreateTempSubdirectory("aistreaming-manifest-").FullName;
+    private JsonElement _manifest;
+
+    /// <summary>Publishes the manifest the way <c>dotnet run --project AppHost -- --publisher manifest --output-path …</c> does.</summary>
+    public async Task InitializeAsync()
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var path = Path.Combine(_folder, "aspire-manifest.json");
+        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>(
+            ["--publisher", "manifest", "--output-path", path], cts.Token);
+        await using var app = await builder.BuildAsync(cts.Token);
+        await app.RunAsync(cts.Token);
+        using var document = JsonDocument.Parse(await File.ReadAllTextAsync(path, cts.Token));
+        _manifest = document.RootElement.Clone();
+    }
+
+    public Task DisposeAsync()
+    {
+        Directory.Delete(_folder, recursive: true);
+        return Task.CompletedTask;
+    }
+
+    [Fact]
+    public void Manifest_is_valid_against_the_aspire_8_schema()
+    {
+        Assert.Empty(DeployFiles.Validate("aspire-8.0.json", _manifest));
+        Assert.Equal(ManifestPublisher.SchemaUrl, _manifest.GetProperty("$schema").GetString());
+    }
+
+    [Fact]
+    public void Schema_rejects_what_aspire_does_not_define()
+    {
+        // The schema forbids unknown properties on known types: a replica count on a project is one (infra/ sets replicas).
+        using var document = JsonDocument.Parse("""
+            { "resources": { "api": { "type": "project.v0", "path": "../Api/Api.csproj", "replicas": 2 } } }
+            """);
+        Assert.NotEmpty(DeployFiles.Validate("aspire-8.0.json", document.RootElement));
+    }
+
+    [Fact]
+    public void Manifest_has_every_resource_of_the_AppHost_with_Aspire_types()
+    {
+        var types = Resources().ToDictionary(r => r.Name, r => r.Value.GetProperty("type").GetString());
+        Assert.Equal("container.v0", types["redis"]);
+        Assert.Equal("container.v0", types["postgres"]);
+        Assert.Equal("value.v0", types["messages"]);
+        Assert.Equal("parameter.v0", types["redis-password"]);
+        Assert.Equal("parameter.v0", types["postgres-password"]);
+        Assert.All(new[] { "api", "streamer", "web" }, name => Assert.Equal("project.v0", types[name]));
+    }
+
+    [Fact]
+    public void Passwords_are_generated_secrets_referenced_by_the_connection_strings()
+    {
+        foreach (var server in new[] { "redis", "postgres" })
+        {
+            var input = Resource($"{server}-password").GetProperty("inputs").GetProperty("value");
+            Assert.True(input.GetProperty("secret").GetBoolean());
+            Assert.True(input.GetProperty("default").GetProperty("generate").GetProperty("minLength").GetInt32() >= 22);
+            Assert.Contains($"{{{server}-password.value}}", Resource(server).GetProperty("connectionString").GetString(), StringComparison.Ordinal);
+        }
+        Assert.Equal("{postgres.connectionString};Database=messages", Resource("messages").GetProperty("connectionString").GetString());
+    }
+
+    [Fact]
+    public void Project_paths_are_relative_to_the_manifest_and_name_existing_projects()
+    {
+        foreach (var name in new[] { "api", "streamer", "web" })
+        {
+            var path = Resource(name).GetProperty("path").GetString()!;
+            Assert.False(Path.IsPathRooted(path), path);
+            Assert.True(File.Exists(Path.GetFullPath(path, _folder)), path);
+        }
+    }
+
+    [Fact]
+    public void Only_web_is_reachable_from_outside()
+    {
+        foreach (var (name, external) in new[] { ("api", false), ("streamer", false), ("web", true) })
+        {
+            foreach (var binding in Resource(name).GetProperty("bindings").EnumerateObject())
+            {
+                Assert.Equal(external, binding.Value.TryGetProperty("external", out var value) && value.GetBoolean());
+            }
+        }
+    }
+
+    [Fact]
+    public void Manifest_provides_every_setting_each_service_reads_at_start()
+    {
+        foreach (var (service, settings) in ServiceSettings.Required)
+        {
+            var env = Resource(service).GetProperty("env");
+            foreach (var setting in settings)
+            {
+                var provided = setting.EnvironmentNames.Where(n => env.TryGetProperty(n, out _)).ToList();
+                Assert.True(provided.Count > 0, $"{service} reads {setting.Key} at start ({setting.Source}); the manifest sets none of {string.Join(", ", setting.EnvironmentNames)}.");
+                foreach (var name in provided)
+                {
+                    var value = env.GetProperty(name).GetString()!;
+                    Assert.Matches(@"\{[a-z][a-z0-9-]*\.(connectionString|bindings\.https?\.url)\}", value);
+                    var target = value[1..value.IndexOf('.', StringComparison.Ordinal)];
+                    Assert.True(_manifest.GetProperty("resources").TryGetProperty(target, out _), $"{service}: {name} refers to a missing resource '{target}'.");
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public void Unknown_publisher_is_refused()
+    {
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?> { ["publisher"] = "kubernetes" }).Build();
+        var error = Assert.Throws<DistributedApplicationException>(() => ManifestPublisher.FromConfiguration(configuration, new ResourceCollection()));
+        Assert.Contains("kubernetes", error.Message, StringComparison.Ordinal);
+    }
+
+    private IEnumerable<(string Name, JsonElement Value)> Resources() =>
+        _manifest.GetProperty("resources").EnumerateObject().Select(p => (p.Name, p.Value));
+
+    private JsonElement Resource(string name) => _manifest.GetProperty("resources").GetProperty(name);
+}

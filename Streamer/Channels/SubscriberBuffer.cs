@@ -128,11 +128,13 @@ internal sealed class SubscriberBuffer(int capacity, int maxCoalescedChars, Time
     }
 
     /// <summary>Reads events until the buffer is completed and drained, or <paramref name="cancellationToken"/> fires.</summary>
-    public async IAsyncEnumerable<ChannelEvent> ReadAllAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
+    /// <param name="merge">Merge queued consecutive deltas (see <see cref="TryRead(bool, out ChannelEvent?)"/>).</param>
+    /// <param name="cancellationToken">Stops reading.</param>
+    public async IAsyncEnumerable<ChannelEvent> ReadAllAsync(bool merge = false, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         while (await WaitToReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            while (TryRead(out var e))
+            while (TryRead(merge, out var e))
             {
                 yield return e;
             }
@@ -140,24 +142,38 @@ internal sealed class SubscriberBuffer(int capacity, int maxCoalescedChars, Time
     }
 
     /// <summary>Takes the next event if one is queued (a coalesced delta is built here, once).</summary>
-    public bool TryRead([NotNullWhen(true)] out ChannelEvent? e)
+    public bool TryRead([NotNullWhen(true)] out ChannelEvent? e) => TryRead(merge: false, out e);
+
+    /// <summary>
+    /// Takes the next event if one is queued. With <paramref name="merge"/>, consecutive deltas of one message that are
+    /// already queued behind it are merged into one event (<c>fromOffset..offset</c>): a reader that fell behind
+    /// catches up in fewer, larger frames, and an idle reader (one queued event) pays nothing.
+    /// </summary>
+    /// <param name="merge">Whether to merge queued consecutive deltas (up to the coalescing bound).</param>
+    /// <param name="e">The event.</param>
+    public bool TryRead(bool merge, [NotNullWhen(true)] out ChannelEvent? e)
     {
         lock (_gate)
         {
-            if (_count == 0)
+            e = Dequeue();
+            if (e is null)
             {
-                e = null;
                 return false;
             }
-            ref var slot = ref _ring[_head];
-            e = slot.Event;
-            slot = default;
-            _head = (_head + 1) % _ring.Length;
-            _count--;
-            if (_count == 0 && _coalesced is { } merged)
+            if (merge && _count > 0 && e.Type == ChannelEventTypes.Delta && e.DeltaText is { } text)
             {
-                _coalesced = null;
-                e = merged.Build();
+                Coalesced? merged = null;
+                while (_count > 0)
+                {
+                    var next = _count == 1 && _coalesced is { } tail ? tail.Peek() : _ring[_head].Event;
+                    merged ??= new Coalesced(e, text);
+                    if (!merged.CanAppend(next, maxCoalescedChars))
+                    {
+                        break;
+                    }
+                    merged.TryAppend(Dequeue()!, maxCoalescedChars);
+                }
+                e = merged?.Build() ?? e;
             }
             return true;
         }
@@ -197,6 +213,26 @@ internal sealed class SubscriberBuffer(int capacity, int maxCoalescedChars, Time
                 await wait.ConfigureAwait(false);
             }
         }
+    }
+
+    // Takes the head slot; the coalesced slot (always the last) is built when it is taken.
+    private ChannelEvent? Dequeue()
+    {
+        if (_count == 0)
+        {
+            return null;
+        }
+        ref var slot = ref _ring[_head];
+        var e = slot.Event;
+        slot = default;
+        _head = (_head + 1) % _ring.Length;
+        _count--;
+        if (_count == 0 && _coalesced is { } merged)
+        {
+            _coalesced = null;
+            e = merged.Build();
+        }
+        return e;
     }
 
     private void Enqueue(ChannelEvent e, long now)
@@ -253,10 +289,13 @@ internal sealed class SubscriberBuffer(int capacity, int maxCoalescedChars, Time
         private readonly long _from = first.FromOffset ?? first.Offset;
         private ChannelEvent _last = first;
 
+        public bool CanAppend(ChannelEvent incoming, int maxChars) =>
+            incoming.Type == ChannelEventTypes.Delta && incoming.MessageId == _last.MessageId && incoming.Epoch == _last.Epoch
+            && (incoming.FromOffset ?? incoming.Offset) == _last.Offset + 1 && _text.Length + (incoming.DeltaText?.Length ?? maxChars) <= maxChars;
+
         public bool TryAppend(ChannelEvent incoming, int maxChars)
         {
-            if (incoming.MessageId != _last.MessageId || incoming.Epoch != _last.Epoch || incoming.Offset != _last.Offset + 1
-                || incoming.DeltaText is not { } text || _text.Length + text.Length > maxChars)
+            if (!CanAppend(incoming, maxChars) || incoming.DeltaText is not { } text)
             {
                 return false;
             }
@@ -264,6 +303,9 @@ internal sealed class SubscriberBuffer(int capacity, int maxCoalescedChars, Time
             _last = incoming;
             return true;
         }
+
+        /// <summary>The merged event as it stands (built; the merge continues).</summary>
+        public ChannelEvent Peek() => Build();
 
         public ChannelEvent Build() =>
             _last.Offset == _from && _last.FromOffset is null

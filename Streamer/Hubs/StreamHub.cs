@@ -62,7 +62,8 @@ internal sealed class StreamHub(
             await presence.JoinAsync(name, Context.ConnectionId);
             try
             {
-                await foreach (var e in subscription.Events.ReadAllAsync(cancellationToken))
+                // A subscriber that fell behind catches up in merged frames (fromOffset..offset): one write instead of many.
+                await foreach (var e in subscription.Events.ReadAllAsync(merge: true, cancellationToken))
                 {
                     yield return e;
                 }

@@ -52,7 +52,7 @@ public class ChannelSubscriptionsTests(ServersFixture servers)
         var offsets = new List<long>();
         var text = new System.Text.StringBuilder();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        await foreach (var e in subscription.Events.ReadAllAsync(timeout.Token))
+        await foreach (var e in subscription.Events.ReadAllAsync(cancellationToken: timeout.Token))
         {
             if (e.Type == ChannelEventTypes.Subscribed)
             {
@@ -91,7 +91,7 @@ public class ChannelSubscriptionsTests(ServersFixture servers)
 
         var frames = new List<ChannelEvent>();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        await foreach (var e in subscription.Events.ReadAllAsync(timeout.Token))
+        await foreach (var e in subscription.Events.ReadAllAsync(cancellationToken: timeout.Token))
         {
             frames.Add(e);
             if (frames.Count == 2)

@@ -125,6 +125,24 @@ public class SubscriberBufferTests
         Assert.False(buffer.TakeHeartbeat());
     }
 
+    [Fact]
+    public void A_reader_that_fell_behind_takes_queued_deltas_as_one_merged_frame()
+    {
+        var buffer = new SubscriberBuffer(capacity: 16, maxCoalescedChars: 1000);
+        buffer.Write(Delta(1, "a"));
+        buffer.Write(Delta(2, "b"));
+        buffer.Write(Delta(3, "c"));
+        buffer.Write(Of(ChannelEventTypes.MessageCompleted, 4));
+        buffer.Write(Delta(5, "d"));
+
+        Assert.True(buffer.TryRead(merge: true, out var first));
+        Assert.Equal(("abc", 1L, 3L), (first.DeltaText, first.FromOffset!.Value, first.Offset));
+        Assert.True(buffer.TryRead(merge: true, out var completed));
+        Assert.Equal(4, completed.Offset);
+        Assert.True(buffer.TryRead(merge: true, out var last));
+        Assert.Equal(("d", (long?)null), (last.DeltaText, last.FromOffset));
+    }
+
     private sealed class ManualTime : TimeProvider
     {
         private long _ticks;

@@ -46,6 +46,7 @@ public static class BaselineScenario
     {
         var result = new RunResult { Label = "baseline", Parameters = ChatScenario.Parameters(options, generations, 1) };
         result.Parameters["transport"] = "direct sse";
+        result.Parameters["via"] = "direct";
         var window = new MeasureWindow();
         using var stop = new CancellationTokenSource();
         var workers = Enumerable.Range(0, generations).Select(_ => new Worker(window, options)).ToList();

@@ -26,8 +26,15 @@ public static partial class ProcessSampler
         return ticks / TicksPerSecond.Value;
     }
 
-    /// <summary>Resident set size of the tree in KB (VmRSS summed; shared pages of PostgreSQL backends count once per process, an overestimate).</summary>
-    public static long RssKb(int pid) => Tree(ReadTable(), pid).Sum(p => StatusKb(p, "VmRSS"));
+    /// <summary>
+    /// Resident memory of the tree in KB: VmRSS of a lone process; for a tree (PostgreSQL's backends share its buffers),
+    /// the sum of each process's proportional set size (Pss in <c>/proc/{pid}/smaps_rollup</c>), so shared pages count once.
+    /// </summary>
+    public static long RssKb(int pid)
+    {
+        var tree = Tree(ReadTable(), pid).ToList();
+        return tree.Count == 1 ? StatusKb(pid, "VmRSS") : tree.Sum(p => FieldKb($"/proc/{p}/smaps_rollup", "Pss"));
+    }
 
     /// <summary>Peak resident set size of the root process alone in KB (VmHWM).</summary>
     public static long PeakRssKb(int pid) => StatusKb(pid, "VmHWM");
@@ -86,11 +93,13 @@ public static partial class ProcessSampler
         return table;
     }
 
-    private static long StatusKb(int pid, string key)
+    private static long StatusKb(int pid, string key) => FieldKb($"/proc/{pid}/status", key);
+
+    private static long FieldKb(string path, string key)
     {
         try
         {
-            foreach (var line in File.ReadLines($"/proc/{pid}/status"))
+            foreach (var line in File.ReadLines(path))
             {
                 if (line.StartsWith(key + ":", StringComparison.Ordinal))
                 {

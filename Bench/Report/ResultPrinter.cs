@@ -97,7 +97,7 @@ public static class ResultPrinter
     {
         double d => F(d, 2),
         string s => s,
-        System.Collections.IEnumerable e => string.Join(", ", e.Cast<object>().Select(x => x is double d ? F(d, 2) : x?.ToString())),
+        System.Collections.IEnumerable e => $"(in the JSON file, {e.Cast<object>().Count()} items)",
         _ => value.ToString() ?? "",
     };
 }

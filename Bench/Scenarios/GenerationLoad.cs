@@ -51,7 +51,7 @@ public sealed class GenerationLoad : IAsyncDisposable
     public IEnumerable<ISubscriber> Subscribers => _generations.SelectMany(g => g.Subscribers);
 
     /// <summary>Creates the conversations and connects and subscribes every subscriber (at most 64 connecting at once).</summary>
-    public async Task SetUpAsync(Func<int, SubscriberTally, ISubscriber>? factory, CancellationToken cancellationToken)
+    public async Task SetUpAsync(Func<int, string, SubscriberTally, ISubscriber>? factory, CancellationToken cancellationToken)
     {
         using var gate = new SemaphoreSlim(16);
         var created = await Task.WhenAll(Enumerable.Range(0, G).Select(async _ =>
@@ -67,7 +67,7 @@ public sealed class GenerationLoad : IAsyncDisposable
             {
                 var tally = new SubscriberTally(Window, generation.OnTerminal);
                 var index = g * S + s;
-                generation.Subscribers.Add(factory?.Invoke(index, tally) ?? CreateSubscriber(index, generation.Channel, tally));
+                generation.Subscribers.Add(factory?.Invoke(index, generation.Channel, tally) ?? CreateSubscriber(index, generation.Channel, tally));
             }
             _generations.Add(generation);
         }

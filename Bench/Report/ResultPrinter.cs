@@ -86,7 +86,7 @@ public static class ResultPrinter
     {
         path ??= Path.Combine("bench-results", $"{scenario}-{DateTime.UtcNow:yyyyMMdd-HHmmss}.json");
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-        File.WriteAllText(path, JsonSerializer.Serialize(document, Json), Encoding.UTF8);
+        File.WriteAllText(path, JsonSerializer.Serialize(document, Json), new UTF8Encoding(false));
         return path;
     }
 

@@ -37,6 +37,9 @@ public sealed class BenchOptions
     /// <summary>Measurement window after the warm-up. Default 30 s.</summary>
     public TimeSpan Duration { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>Whether <c>--duration</c> was given (scenarios with another default use theirs otherwise).</summary>
+    public bool DurationGiven { get; set; }
+
     /// <summary>Load before the measurement window (not counted in rates, CPU or latency; counted in exactness). Default 5 s.</summary>
     public TimeSpan Warmup { get; set; } = TimeSpan.FromSeconds(5);
 
@@ -96,7 +99,7 @@ public sealed class BenchOptions
                 case "--ttft": o.ModelTimeToFirstToken = ParseDuration(Next(a)); break;
                 case "--min-tokens": o.MinTokens = PositiveInt(a, Next(a)); break;
                 case "--max-tokens": o.MaxTokens = PositiveInt(a, Next(a)); break;
-                case "--duration" or "-d": o.Duration = ParseDuration(Next(a)); break;
+                case "--duration" or "-d": o.Duration = ParseDuration(Next(a)); o.DurationGiven = true; break;
                 case "--warmup": o.Warmup = ParseDuration(Next(a)); break;
                 case "--connections" or "-n": o.Connections = PositiveInt(a, Next(a)); break;
                 case "--slow" or "-k": o.Slow = PositiveInt(a, Next(a)); break;

@@ -92,6 +92,12 @@ public static class BenchProgram
             Console.Error.WriteLine("Cancelled.");
             return 1;
         }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // A run that could not complete (a service did not start, clients could not connect or subscribe) is a failure.
+            Console.Error.WriteLine($"bench {options.Scenario} failed: {ex.GetType().Name}: {ex.Message}");
+            return 1;
+        }
         if (options.Scenario != "compare")
         {
             runs.ForEach(r => ResultPrinter.Print(r));

@@ -159,11 +159,12 @@ public static class BaselineScenario
                             Ttft.Record(now - sent - modelTtftUs);
                         }
                         text.Append(chunk);
-                        if (window.Contains(now)) Frames++;
+                        var counted = Delivered;
                         foreach (var range in chunk.AsSpan().Split(' '))
                         {
                             if (long.TryParse(chunk.AsSpan(range), NumberStyles.None, CultureInfo.InvariantCulture, out var stamp) && window.Contains(stamp))
                             {
+                                Frames += Delivered == counted ? 1 : 0;
                                 Delivered++;
                                 Latency.Record(now - stamp);
                             }

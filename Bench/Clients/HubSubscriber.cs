@@ -72,7 +72,7 @@ public sealed class HubSubscriber : ISubscriber
                 await _connection.StartAsync(cancellationToken);
                 return;
             }
-            catch (Exception) when (attempt < 20 && !cancellationToken.IsCancellationRequested)
+            catch (Exception ex) when (ex is not Microsoft.AspNetCore.SignalR.HubException && attempt < 20 && !cancellationToken.IsCancellationRequested)
             {
                 await Task.Delay(100 * (attempt + 1), cancellationToken);
             }

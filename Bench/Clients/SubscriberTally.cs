@@ -37,7 +37,7 @@ public sealed class SubscriberTally(MeasureWindow window, Action<Guid>? onTermin
     /// <summary>Stamps (tokens) received in deltas whose stamp is inside the window.</summary>
     public long DeliveredTokens { get; private set; }
 
-    /// <summary>Delta frames received inside the window.</summary>
+    /// <summary>Delta frames whose first token stamp is inside the window.</summary>
     public long DeltaFrames { get; private set; }
 
     /// <summary>Delta frames that carried <c>fromOffset</c> (coalesced by the streamer), whole run.</summary>
@@ -140,11 +140,10 @@ public sealed class SubscriberTally(MeasureWindow window, Action<Guid>? onTermin
                     m.FirstDeltaUs = receivedUs;
                 }
                 m.Text.Append(e.Text);
-                if (window.Contains(receivedUs))
+                if (CountStamps(e.Text, receivedUs))
                 {
                     DeltaFrames++;
                 }
-                CountStamps(e.Text, receivedUs);
                 break;
             default:
                 if (ChannelEventTypes.IsTerminal(e.Type))
@@ -167,11 +166,14 @@ public sealed class SubscriberTally(MeasureWindow window, Action<Guid>? onTermin
     /// <summary>Messages seen from their start whose terminal event never arrived.</summary>
     public int Incomplete => _messages.Values.Count(m => m.Started && m.Final is null);
 
-    private void CountStamps(string? text, long receivedUs)
+    // Counts the in-window stamps of a delta; returns whether its first stamp is in the window (the frame then counts).
+    private bool CountStamps(string? text, long receivedUs)
     {
+        var firstInWindow = false;
+        var first = true;
         if (text is null)
         {
-            return;
+            return false;
         }
         foreach (var range in text.AsSpan().Split(' '))
         {
@@ -179,11 +181,14 @@ public sealed class SubscriberTally(MeasureWindow window, Action<Guid>? onTermin
             if (part.Length > 0 && long.TryParse(part, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var stamp)
                 && window.Contains(stamp))
             {
+                firstInWindow |= first;
                 DeliveredTokens++;
                 Latency.Record(receivedUs - stamp);
                 Timeline?.Add((stamp, (int)Math.Min(int.MaxValue, receivedUs - stamp)));
             }
+            first &= part.Length == 0;
         }
+        return firstInWindow;
     }
 
     /// <summary>Counts the stamps in <paramref name="text"/> (a terminal text) that lie inside <paramref name="window"/>: tokens offered.</summary>

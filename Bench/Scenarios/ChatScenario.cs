@@ -33,10 +33,14 @@ public static class ChatScenario
         var probes = stack.Probes();
         result.LoadAverageStart = ProcessSampler.LoadAverage1m();
         probes.ForEach(p => p.Start());
+        var clientCpu = ProcessSampler.OwnCpuSeconds(Environment.ProcessId);
         load.Window.Open();
         await Task.Delay(options.Duration, cancellationToken);
         load.Window.Close();
         probes.ForEach(p => p.Stop());
+        clientCpu = ProcessSampler.OwnCpuSeconds(Environment.ProcessId) - clientCpu;
+        // The clients share the 2 cores with the servers: when they saturate, latency is theirs, not the servers'.
+        result.Extra["bench client CPU % of one core"] = Math.Round(100 * clientCpu / load.Window.Seconds, 1);
         result.LoadAverageEnd = ProcessSampler.LoadAverage1m();
         await load.StopPostingAsync();
 

@@ -7,7 +7,7 @@ namespace AiStreaming.Bench.Scenarios;
 
 /// <summary>
 /// <c>slow-readers</c>: G generations with one normal SignalR reader each, all on streamer replica 0. Phase 1 (a third of
-/// the duration, 5–15 s): normal readers only. Phase 2 (the duration): K raw SSE sockets and K raw WebSockets that
+/// the duration, 5–15 s): normal readers only. Phase 2 (the duration; 60 s unless <c>--duration</c> is given): K raw SSE sockets and K raw WebSockets that
 /// subscribe to the same channels on the same replica and never read. Then posting stops and the slow ones read: each
 /// must end with the last message's terminal event, directly or after resuming from its last offset, with every offset
 /// once and every text equal. Reports the normal readers' p99 in both phases, the replica's RSS every second, when the
@@ -20,6 +20,11 @@ public static class SlowReadersScenario
     {
         var g = options.GenerationsOr(20);
         var k = options.Slow;
+        if (!options.DurationGiven)
+        {
+            // The kernel's socket buffers absorb the first ~30 s of a 40 tokens/s channel; SignalR's client timeout is 30 s.
+            options.Duration = TimeSpan.FromSeconds(60);
+        }
         var phase1 = TimeSpan.FromSeconds(Math.Clamp(options.Duration.TotalSeconds / 3, 5, 15));
         var result = new RunResult { Label = "slow-readers", Parameters = ChatScenario.Parameters(options, g, 1) };
         result.Parameters["K"] = k.ToString(CultureInfo.InvariantCulture);

@@ -36,6 +36,14 @@ public static partial class ProcessSampler
         return tree.Count == 1 ? StatusKb(pid, "VmRSS") : tree.Sum(p => FieldKb($"/proc/{p}/smaps_rollup", "Pss"));
     }
 
+    /// <summary>CPU seconds (utime+stime) of <paramref name="pid"/> alone, without descendants (e.g. the bench's own client work).</summary>
+    public static double OwnCpuSeconds(int pid)
+    {
+        var stat = File.ReadAllText($"/proc/{pid}/stat");
+        var f = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        return (long.Parse(f[11], CultureInfo.InvariantCulture) + long.Parse(f[12], CultureInfo.InvariantCulture)) / TicksPerSecond.Value;
+    }
+
     /// <summary>Peak resident set size of the root process alone in KB (VmHWM).</summary>
     public static long PeakRssKb(int pid) => StatusKb(pid, "VmHWM");
 

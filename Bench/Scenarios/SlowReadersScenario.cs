@@ -68,14 +68,16 @@ public static class SlowReadersScenario
                 var now = Clock.NowUs;
                 lock (rss) rss.Add((Math.Round((now - phase1Start) / 1e6, 1), Math.Round(ProcessSampler.RssKb(streamerPid) / 1024.0, 1)));
                 if (now < Volatile.Read(ref phase2Start)) continue;
+                // Only clients connected before the table is read, and seen ESTABLISHED once, can be judged cut off.
+                var connected = slow.Where(c => c.LocalPort > 0 && c.CutOffAfterSeconds is null).ToList();
                 var tcp = TcpStates.Read();
-                foreach (var c in slow.Where(c => c.LocalPort > 0 && c.CutOffAfterSeconds is null))
+                foreach (var c in connected)
                 {
-                    if (tcp.TryGetValue((target.Port, c.LocalPort), out var server))
+                    if (tcp.TryGetValue((target.Port, c.LocalPort), out var server) && server.State == TcpStates.Established)
                     {
                         maxServerQueue[c] = Math.Max(maxServerQueue.GetValueOrDefault(c), server.SendQueueBytes);
                     }
-                    if (!tcp.TryGetValue((target.Port, c.LocalPort), out server) || server.State != TcpStates.Established)
+                    else if (maxServerQueue.ContainsKey(c))
                     {
                         c.CutOffAfterSeconds = Math.Round((now - phase2Start) / 1e6, 1);
                     }

@@ -134,7 +134,12 @@ public static class SlowReadersScenario
         result.Extra["slow clients ending with the stored text"] = $"{done.Count(d => d)} of {slow.Count} ({slow.Count(c => c.Resumed)} resumed from their last offset)";
         result.Extra["slow raw outcomes"] = string.Join(", ", slow.GroupBy(c => $"{c.Kind}:{c.RawOutcome}").Select(x => $"{x.Key}={x.Count()}"));
         result.Extra["slow lost / duplicated / text diff"] = $"{slow.Sum(c => c.Tally.LostOffsets)} / {slow.Sum(c => c.Tally.DuplicatedOffsets)} / {slow.Sum(c => c.Tally.TextMismatches)}";
-        result.Extra["slow server send queue max KiB"] = maxServerQueue.Count == 0 ? "-" : ResultPrinter.F(maxServerQueue.Values.Max() / 1024.0, 1);
+        var queueMax = maxServerQueue.Values.DefaultIfEmpty(0).Max();
+        result.Extra["slow server send queue max KiB"] = ResultPrinter.F(queueMax / 1024.0, 1);
+        // Until the kernel's send buffer of a slow connection is full, the server's own buffers and limits are not reached.
+        var wmemMax = File.Exists("/proc/sys/net/ipv4/tcp_wmem") ? long.Parse(File.ReadAllText("/proc/sys/net/ipv4/tcp_wmem").Split('\t', ' ')[^1].Trim(), CultureInfo.InvariantCulture) : 0;
+        var rate = queueMax / Math.Max(1, (phase2End - phase2Start) / 1e6);
+        result.Extra["kernel send buffer max KiB (tcp_wmem)"] = $"{ResultPrinter.F(wmemMax / 1024.0, 0)}; filled at ~{ResultPrinter.F(rate / 1024.0, 1)} KiB/s, i.e. after ~{(rate > 0 ? ResultPrinter.F(wmemMax / rate, 0) : "-")} s of phase 2";
         result.Extra["streamerRssTimeline"] = rss.Select(x => $"{x.Seconds}s:{x.Mib}").ToList();
         result.Extra["slowClients"] = slow.Select(c => new
         {

@@ -8,6 +8,11 @@ namespace AiStreaming.Bench.Clients;
 /// <param name="http">Client whose base address is the Api (or Web, which proxies <c>/api</c>).</param>
 public sealed class ApiClient(HttpClient http)
 {
+    private long _conflicts;
+
+    /// <summary>409 answers retried (the previous reply of the conversation was still streaming).</summary>
+    public long Conflicts => Interlocked.Read(ref _conflicts);
+
     /// <summary>Creates a client with no connection limit.</summary>
     public static ApiClient Create(Uri baseAddress) =>
         new(new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 256 }) { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(60) });
@@ -35,6 +40,7 @@ public sealed class ApiClient(HttpClient http)
             using var response = await http.PostAsJsonAsync($"/api/conversations/{conversationId}/messages", new { content }, cancellationToken);
             if (response.StatusCode == HttpStatusCode.Conflict && attempt < 500)
             {
+                Interlocked.Increment(ref _conflicts);
                 await Task.Delay(20, cancellationToken);
                 continue;
             }

@@ -139,6 +139,7 @@ public sealed class SubscriberTally(MeasureWindow window, Action<Guid>? onTermin
                 {
                     m.FirstDeltaUs = receivedUs;
                 }
+                m.LastDeltaUs = receivedUs;
                 m.Text.Append(e.Text);
                 if (CountStamps(e.Text, receivedUs))
                 {
@@ -150,6 +151,7 @@ public sealed class SubscriberTally(MeasureWindow window, Action<Guid>? onTermin
                 {
                     var isFirstTerminal = m.Final is null;
                     m.Final = e.Text ?? "";
+                    m.TerminalUs = isFirstTerminal ? receivedUs : m.TerminalUs;
                     m.TerminalType = e.Type;
                     if (isFirstTerminal)
                     {
@@ -224,4 +226,10 @@ public sealed class MessageState
 
     /// <summary>When the first delta arrived, Unix µs (0: none).</summary>
     public long FirstDeltaUs { get; set; }
+
+    /// <summary>When the last delta arrived, Unix µs (0: none).</summary>
+    public long LastDeltaUs { get; set; }
+
+    /// <summary>When the terminal event first arrived, Unix µs (0: none).</summary>
+    public long TerminalUs { get; set; }
 }

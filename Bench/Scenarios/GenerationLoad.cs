@@ -120,6 +120,7 @@ public sealed class GenerationLoad : IAsyncDisposable
                 var sent = Clock.NowUs;
                 var id = await _api.PostMessageAsync(g.ConversationId, $"bench message {++n}", CancellationToken.None);
                 g.PostedAtUs[id] = sent;
+                g.AcceptedAtUs[id] = Clock.NowUs;
                 g.Posted.Enqueue(id);
                 await g.Waiter(id).Task.WaitAsync(MessageTimeout);
             }
@@ -137,6 +138,8 @@ public sealed class GenerationLoad : IAsyncDisposable
     {
         var tallies = Subscribers.Select(s => s.Tally).ToList();
         var ttft = new LatencyRecorder();
+        var post = new LatencyRecorder();
+        var completionLag = new LatencyRecorder();
         var modelTtftUs = (long)_options.ModelTimeToFirstToken.TotalMicroseconds;
         foreach (var g in _generations)
         {
@@ -152,11 +155,16 @@ public sealed class GenerationLoad : IAsyncDisposable
                 {
                     continue;
                 }
+                post.Record(g.AcceptedAtUs.GetValueOrDefault(id) - sent);
                 foreach (var s in g.Subscribers)
                 {
                     if (s.Tally.Messages.TryGetValue(id, out var sm) && sm.FirstDeltaUs > 0)
                     {
                         ttft.Record(sm.FirstDeltaUs - sent - modelTtftUs);
+                        if (sm.TerminalUs > 0)
+                        {
+                            completionLag.Record(sm.TerminalUs - sm.LastDeltaUs);
+                        }
                     }
                 }
             }
@@ -184,6 +192,12 @@ public sealed class GenerationLoad : IAsyncDisposable
         {
             result.Extra["resubscribe reasons"] = string.Join(", ", reasons.Select(kv => $"{kv.Key}={kv.Value}"));
         }
+        // Where a driver's cycle goes besides the model: the POST itself, 409 retries, and the wait for message.completed.
+        var p = post.Summary();
+        var c = completionLag.Summary();
+        result.Extra["POST to 202 ms p50/p99"] = $"{p.P50Ms:0.0} / {p.P99Ms:0.0}";
+        result.Extra["409 retries"] = _api.Conflicts;
+        result.Extra["last delta to completed ms p50/p99"] = $"{c.P50Ms:0.0} / {c.P99Ms:0.0}";
         if (DriverErrors > 0)
         {
             result.Extra["driver errors"] = DriverErrors;
@@ -217,6 +231,7 @@ public sealed class GenerationLoad : IAsyncDisposable
         public List<ISubscriber> Subscribers { get; } = [];
         public ConcurrentQueue<Guid> Posted { get; } = new();
         public ConcurrentDictionary<Guid, long> PostedAtUs { get; } = new();
+        public ConcurrentDictionary<Guid, long> AcceptedAtUs { get; } = new();
         public int Errors { get; set; }
 
         public TaskCompletionSource Waiter(Guid id) =>

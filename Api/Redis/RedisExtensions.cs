@@ -28,6 +28,9 @@ public static class RedisExtensions
         {
             var options = ConfigurationOptions.Parse(connectionString);
             options.AbortOnConnectFail = false;
+            // Socket I/O on the .NET thread pool rather than a dedicated pool of 10 threads: fewer threads to wake per
+            // round trip (docs/BENCHMARKS.md).
+            options.SocketManager = SocketManager.ThreadPool;
             options.ClientName ??= ApiTelemetry.Name;
             return ConnectionMultiplexer.Connect(options);
         });

@@ -42,6 +42,16 @@ public sealed class StreamerOptions
     /// </summary>
     public bool PresenceJoinLeave { get; set; }
 
+    /// <summary>
+    /// Kernel send buffer of each client socket (<c>SO_SNDBUF</c>, set on the listening socket and inherited; Linux
+    /// doubles it for bookkeeping), in bytes; 0 keeps the kernel's autotuning (up to <c>tcp_wmem</c>'s maximum, 4 MiB on
+    /// Debian). A fixed buffer bounds what a client that stopped reading pins in the kernel, and lets
+    /// <see cref="SlowConsumerTimeout"/> cut it off seconds after it stopped rather than once megabytes queued. Token
+    /// streams need little: 64 KiB carries ~1 MiB/s at a 60 ms round trip. Default 65536.
+    /// </summary>
+    [Range(0, 64 * 1024 * 1024)]
+    public int SocketSendBufferBytes { get; set; } = 64 * 1024;
+
     /// <summary>Most history events replayed on subscribe. Larger gaps are not recovered (the client reloads from the Api). Default 10000.</summary>
     [Range(1, 1_000_000)]
     public int MaxReplayEvents { get; set; } = 10_000;

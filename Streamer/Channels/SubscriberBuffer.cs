@@ -40,7 +40,7 @@ internal sealed class SubscriberBuffer(int capacity, int maxCoalescedChars, Time
 {
     private readonly Lock _gate = new();
     private readonly long _staleTicks = staleAfter == Timeout.InfiniteTimeSpan ? long.MaxValue : (long)(staleAfter.TotalSeconds * time.TimestampFrequency);
-    private (ChannelEvent Event, long EnqueuedAt)[] _ring = new (ChannelEvent, long)[Math.Min(capacity, 16)];
+    private (ChannelEvent Event, long EnqueuedAt)[] _ring = new (ChannelEvent, long)[Math.Min(capacity, 4)];
     private int _head;
     private int _count;
     private Coalesced? _coalesced; // the last queued slot, while deltas are being merged into it

@@ -3,6 +3,7 @@ using AiStreaming.Streamer.Channels;
 using AiStreaming.Streamer.Hubs;
 using AiStreaming.Streamer.Presence;
 using AiStreaming.Streamer.Sse;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using StackExchange.Redis;
@@ -27,10 +28,27 @@ internal static class StreamingExtensions
             .ValidateDataAnnotations()
             .ValidateOnStart();
 
+        // Accepted sockets inherit the listener's send buffer: a fixed, small kernel buffer per client bounds the memory a
+        // client that stopped reading can pin and lets the slow-consumer cut-off see it within seconds, not minutes.
+        builder.Services.AddOptions<SocketTransportOptions>().Configure<IOptions<StreamerOptions>>((transport, streamer) =>
+        {
+            var bytes = streamer.Value.SocketSendBufferBytes;
+            if (bytes > 0)
+            {
+                transport.CreateBoundListenSocket = endpoint =>
+                {
+                    var socket = SocketTransportOptions.CreateDefaultBoundListenSocket(endpoint);
+                    socket.SendBufferSize = bytes;
+                    return socket;
+                };
+            }
+        });
+
         builder.Services.AddSingleton<IConnectionMultiplexer>(_ =>
         {
             var configuration = ConfigurationOptions.Parse(redisConnectionString);
             configuration.AbortOnConnectFail = false; // keep retrying while Redis starts or restarts
+            configuration.SocketManager = SocketManager.ThreadPool; // fewer threads to wake per message (docs/BENCHMARKS.md)
             configuration.ClientName = "streamer";
             return ConnectionMultiplexer.Connect(configuration);
         });

@@ -1,4 +1,5 @@
 using AiStreaming.Api;
+using AiStreaming.Api.Auth;
 using AiStreaming.Api.Conversations;
 using AiStreaming.Api.Data;
 using AiStreaming.Api.Generation;
@@ -13,6 +14,7 @@ builder.AddData();          // PostgreSQL, schema migrations (before anything el
 builder.AddRedis();         // Redis, channel publisher
 builder.AddOutbox();        // transactional outbox and its relay
 builder.AddGeneration();    // model, generation runner, timeouts, cancel, lease sweeper
+builder.AddApiAuth();        // user tokens from Web, subscription tokens, per-user rate limits
 builder.AddConversations();
 
 var app = builder.Build();
@@ -23,6 +25,9 @@ app.UseExceptionHandler(new ExceptionHandlerOptions
     StatusCodeSelector = exception => exception is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError,
 });
 app.UseStatusCodePages();
+app.UseAuthentication();
+app.UseAuthorization();
+app.UseRateLimiter();
 
 app.MapDefaultEndpoints();
 app.MapConversationsApi();

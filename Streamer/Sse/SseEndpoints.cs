@@ -1,5 +1,6 @@
 using System.Text;
 using AiStreaming.Channels;
+using AiStreaming.Streamer.Auth;
 using AiStreaming.Streamer.Channels;
 using AiStreaming.Streamer.Presence;
 using Microsoft.AspNetCore.Http.Features;
@@ -12,7 +13,8 @@ namespace AiStreaming.Streamer.Sse;
 /// <summary>
 /// Plain Server-Sent Events for clients without SignalR (<c>curl -N</c>, the browser's EventSource): the same
 /// subscribe-and-recover rules as the hub, with positions in <c>id: {epoch}:{offset}</c> lines and resume through
-/// <c>Last-Event-ID</c> (WHATWG HTML, "Server-sent events").
+/// <c>Last-Event-ID</c> (WHATWG HTML, "Server-sent events"). A subscription token for the channel is required in
+/// <c>?token=</c> (EventSource cannot set headers): 403 <c>forbidden</c> or 401 <c>token_expired</c> otherwise.
 /// </summary>
 internal static class SseEndpoints
 {
@@ -43,14 +45,18 @@ internal static class SseEndpoints
         HttpContext context,
         ChannelSubscriptions subscriptions,
         PresenceTracker presence,
+        SubscriptionGate gate,
+        UserLimits limits,
         IOptions<StreamerOptions> options,
+        IOptions<StreamerSecurityOptions> security,
         CancellationToken cancellationToken)
     {
-        if (!ChannelName.TryParse(channel, out var name))
+        var (grant, refusal) = await gate.CheckAsync(channel, context.Request.Query["token"].FirstOrDefault(), null, "sse");
+        if (refusal is not null)
         {
-            return TypedResults.Problem(
-                "Expected a channel name like 'conv:{id}'.", statusCode: StatusCodes.Status400BadRequest, title: "invalid_channel");
+            return TypedResults.Problem(refusal.Reason, statusCode: refusal.StatusCode, title: refusal.Code);
         }
+        var name = grant!.Channel;
         var lastEventId = context.Request.Headers["Last-Event-ID"].FirstOrDefault() ?? context.Request.Query["lastEventId"].FirstOrDefault();
         long? since = null;
         string? epoch = null;
@@ -64,6 +70,27 @@ internal static class SseEndpoints
             (epoch, since) = (e, o);
         }
 
+        if (!limits.TryAcquireSubscription(grant.UserId, security.Value.MaxSubscriptionsPerUser))
+        {
+            gate.LogRefused("too_many_subscriptions", channel, "sse");
+            return TypedResults.Problem(
+                $"At most {security.Value.MaxSubscriptionsPerUser} subscriptions per user.",
+                statusCode: StatusCodes.Status429TooManyRequests, title: "too_many_subscriptions");
+        }
+        try
+        {
+            return await StreamAsync(context, name, since, epoch, grant, subscriptions, presence, options.Value, cancellationToken);
+        }
+        finally
+        {
+            limits.ReleaseSubscription(grant.UserId);
+        }
+    }
+
+    private static async Task<Results<EmptyHttpResult, ProblemHttpResult>> StreamAsync(
+        HttpContext context, ChannelName name, long? since, string? epoch, SubscriptionGrant grant,
+        ChannelSubscriptions subscriptions, PresenceTracker presence, StreamerOptions options, CancellationToken cancellationToken)
+    {
         ChannelSubscription subscription;
         try
         {
@@ -83,11 +110,11 @@ internal static class SseEndpoints
             context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
 
             var clientId = "sse-" + context.TraceIdentifier;
-            await presence.JoinAsync(name, clientId);
+            var member = await presence.JoinAsync(name, clientId, grant.UserId, grant.DisplayName);
             try
             {
                 await WriteAsync(response, "retry: 1000\n\n", cancellationToken);
-                await PumpAsync(response, subscription.Events, options.Value.SseHeartbeatInterval, cancellationToken);
+                await PumpAsync(response, subscription.Events, options.SseHeartbeatInterval, cancellationToken);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
@@ -95,7 +122,7 @@ internal static class SseEndpoints
             }
             finally
             {
-                await presence.LeaveAsync(name, clientId);
+                await presence.LeaveAsync(name, member);
             }
         }
         return TypedResults.Empty;

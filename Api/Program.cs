@@ -2,6 +2,7 @@ using AiStreaming.Api;
 using AiStreaming.Api.Auth;
 using AiStreaming.Api.Conversations;
 using AiStreaming.Api.Data;
+using AiStreaming.Api.Errors;
 using AiStreaming.Api.Generation;
 using AiStreaming.Api.Outbox;
 using AiStreaming.Api.Redis;
@@ -10,6 +11,7 @@ var builder = WebApplication.CreateBuilder(args);
 
 builder.AddServiceDefaults(ApiTelemetry.Name);
 builder.Services.AddProblemDetails();
+builder.Services.AddExceptionHandler<BadRequestHandler>(); // malformed input: 400, logged once without a stack trace
 builder.AddData();          // PostgreSQL, schema migrations (before anything else starts)
 builder.AddRedis();         // Redis, channel publisher
 builder.AddOutbox();        // transactional outbox and its relay

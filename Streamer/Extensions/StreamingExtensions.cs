@@ -3,6 +3,7 @@ using AiStreaming.Streamer.Channels;
 using AiStreaming.Streamer.Hubs;
 using AiStreaming.Streamer.Presence;
 using AiStreaming.Streamer.Sse;
+using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using StackExchange.Redis;
@@ -48,7 +49,11 @@ internal static class StreamingExtensions
 
         var maxReceive = builder.Configuration.GetValue<long?>($"{StreamerOptions.SectionName}:{nameof(StreamerOptions.MaximumReceiveMessageSize)}")
             ?? new StreamerOptions().MaximumReceiveMessageSize;
-        builder.Services.AddSignalR(options => options.MaximumReceiveMessageSize = maxReceive)
+        builder.Services.AddSignalR(options =>
+            {
+                options.MaximumReceiveMessageSize = maxReceive;
+                options.AddFilter<HubErrorFilter>();
+            })
             .AddStackExchangeRedis(redisConnectionString, options =>
             {
                 // Backplane for presence notices and sends to a user on any node; tokens bypass it (ChannelDispatcher).

@@ -42,7 +42,10 @@ public sealed class StackFixture : IAsyncLifetime
             .WithEnvironment("SimulatedModel__MaxTokens", "260")
             // A killed Api's generations are failed quickly once an Api is back.
             .WithEnvironment("Generation__LeaseDuration", "00:00:03")
-            .WithEnvironment("Generation__SweepInterval", "00:00:01");
+            .WithEnvironment("Generation__SweepInterval", "00:00:01")
+            // The suite posts as one user much faster than a person: the limits have their own tests.
+            .WithEnvironment("Limits__PostsPerMinute", "100000")
+            .WithEnvironment("Limits__MaxConcurrentGenerations", "1000");
         // Heartbeats every second instead of 15 s, so a test can see them without waiting.
         builder.GetProject("streamer").WithEnvironment("Streamer__SseHeartbeatInterval", "00:00:01");
         // A key the tests know, so they can call the Api and the streamers directly and forge tokens.

@@ -96,7 +96,7 @@ public class FaultTests(StackFixture stack)
             Assert.Contains(transcript.Subscriptions.Skip(1), s => !s.Recovered);
         }
         var stored = await stack.ReadStoredMessageAsync(messageId);
-        Assert.Equal("completed", stored.Status);
+        Assert.True(stored.Status == "completed", $"stored {stored.Status} ({stored.ErrorCode}); " + await stack.DescribeAsync(channel, messageId));
         Assert.Equal(stored.Content, hub.Transcript.Terminal(messageId)!.Data!.Value.GetProperty("text").GetString());
         Assert.Equal(stored.Content, sse.Transcript.Terminal(messageId)!.Data!.Value.GetProperty("text").GetString());
         // Intact: the stored text begins with everything streamed before the restart.

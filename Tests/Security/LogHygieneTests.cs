@@ -8,7 +8,10 @@ using Microsoft.AspNetCore.SignalR.Client;
 
 namespace AiStreaming.Tests.Security;
 
-/// <summary>Rejected client input is logged once without a stack trace; no secret reaches a log line or a process argument.</summary>
+/// <summary>
+/// Rejected client input is logged once without a stack trace; no secret (JWT key, Redis and PostgreSQL passwords)
+/// reaches a log line or a process argument; Redis needs its password and PostgreSQL serves the Api as a non-superuser.
+/// </summary>
 [Collection(StackCollection.Name)]
 public class LogHygieneTests(StackFixture stack)
 {
@@ -36,11 +39,48 @@ public class LogHygieneTests(StackFixture stack)
             });
         }
 
+        // The replica's output is read asynchronously: wait for the lines to arrive.
+        await Eventually.UntilAsync(
+            () => stack.App.GetResourceLogs("streamer", 0).Count(l => l.Contains(marker, StringComparison.Ordinal)) >= attempts,
+            TimeSpan.FromSeconds(10), "the refusals in the streamer's log");
         var logs = stack.App.GetResourceLogs("streamer", 0);
         var mentions = logs.Where(l => l.Contains(marker, StringComparison.Ordinal)).ToList();
         Assert.Equal(attempts, mentions.Count);
         Assert.All(mentions, l => Assert.Contains("forbidden", l));
         Assert.DoesNotContain(logs, l => l.Contains("HubException", StringComparison.Ordinal) || l.TrimStart().StartsWith("at Microsoft.AspNetCore.SignalR", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Redis_refuses_clients_without_the_password_and_runs_as_an_unprivileged_user()
+    {
+        var options = StackExchange.Redis.ConfigurationOptions.Parse((await stack.App.GetConnectionStringAsync("redis"))!);
+        options.Password = null;
+        options.AbortOnConnectFail = false;
+        options.ConnectTimeout = 2000;
+        await using var anonymous = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(options);
+        await Assert.ThrowsAnyAsync<StackExchange.Redis.RedisException>(() => anonymous.GetDatabase().StringSetAsync("forged", "1"));
+
+        var pid = stack.App.GetProcessId("redis");
+        Assert.NotNull(pid);
+        var uid = File.ReadLines($"/proc/{pid}/status").First(l => l.StartsWith("Uid:", StringComparison.Ordinal));
+        Assert.DoesNotMatch(@"^Uid:\s+0\s", uid);
+    }
+
+    [Fact]
+    public async Task The_api_connects_to_postgresql_as_the_database_owner_not_a_superuser()
+    {
+        await using var connection = new Npgsql.NpgsqlConnection(stack.MessagesConnectionString);
+        await connection.OpenAsync();
+        await using var command = new Npgsql.NpgsqlCommand(
+            "SELECT current_user, r.rolsuper, pg_get_userbyid(d.datdba), pg_get_userbyid(c.relowner) "
+            + "FROM pg_roles r, pg_database d, pg_class c WHERE r.rolname = current_user AND d.datname = current_database() AND c.relname = 'conversations'",
+            connection);
+        await using var reader = await command.ExecuteReaderAsync();
+        Assert.True(await reader.ReadAsync());
+        Assert.NotEqual("postgres", reader.GetString(0));
+        Assert.False(reader.GetBoolean(1));
+        Assert.Equal(reader.GetString(0), reader.GetString(2));
+        Assert.Equal(reader.GetString(0), reader.GetString(3));
     }
 
     [Fact]
@@ -58,9 +98,13 @@ public class LogHygieneTests(StackFixture stack)
     }
 
     [Fact]
-    public void No_secret_appears_in_any_log_line_or_process_argument()
+    public async Task No_secret_appears_in_any_log_line_or_process_argument()
     {
-        var secrets = new List<string> { TestAuth.SigningKey };
+        var redis = StackExchange.Redis.ConfigurationOptions.Parse((await stack.App.GetConnectionStringAsync("redis"))!);
+        var messages = new Npgsql.NpgsqlConnectionStringBuilder(stack.MessagesConnectionString);
+        var server = new Npgsql.NpgsqlConnectionStringBuilder((await stack.App.GetConnectionStringAsync("postgres"))!);
+        var secrets = new List<string> { TestAuth.SigningKey, redis.Password!, messages.Password!, server.Password! };
+        Assert.All(secrets, secret => Assert.True(secret.Length >= 32, "every secret is set"));
         foreach (var resource in new[] { "redis", "postgres", "api", "streamer", "web" })
         {
             for (var replica = 0; replica < (resource == "streamer" ? 2 : 1); replica++)

@@ -76,9 +76,10 @@ public static partial class BrowserProtection
         {
             return false;
         }
+        // Host and port only: behind a TLS-terminating ingress the request's scheme is http while the page is https,
+        // and a cross-site page cannot choose the Host it is served from.
         var authority = uri.IsDefaultPort ? uri.Host : $"{uri.Host}:{uri.Port}";
-        if (string.Equals(authority, request.Host.Value, StringComparison.OrdinalIgnoreCase)
-            && string.Equals(uri.Scheme, request.Scheme, StringComparison.OrdinalIgnoreCase))
+        if (string.Equals(authority, request.Host.Value, StringComparison.OrdinalIgnoreCase))
         {
             return true;
         }

@@ -34,8 +34,10 @@ internal sealed record ProcessSpec(string FileName, IReadOnlyList<string> Argume
         };
         if ((RunAsUser ?? (RunAsPostgresUser ? "postgres" : null)) is { } user && Posix.IsRoot)
         {
-            info.ArgumentList.Add($"--reuid={user}");
-            info.ArgumentList.Add($"--regid={user}");
+            // Numeric ids: a user's primary group need not share its name (nobody's is nogroup on Debian).
+            var (uid, gid) = Posix.GetUser(user);
+            info.ArgumentList.Add(FormattableString.Invariant($"--reuid={uid}"));
+            info.ArgumentList.Add(FormattableString.Invariant($"--regid={gid}"));
             info.ArgumentList.Add("--init-groups");
         }
         info.ArgumentList.Add("--pdeathsig");

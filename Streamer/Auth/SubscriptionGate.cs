@@ -9,7 +9,23 @@ namespace AiStreaming.Streamer.Auth;
 /// <param name="UserId">The token's <c>sub</c>.</param>
 /// <param name="DisplayName">The token's <c>name</c>.</param>
 /// <param name="ExpiresAt">The token's <c>exp</c>.</param>
-public sealed record SubscriptionGrant(ChannelName Channel, string UserId, string DisplayName, DateTimeOffset ExpiresAt);
+public sealed record SubscriptionGrant(ChannelName Channel, string UserId, string DisplayName, DateTimeOffset ExpiresAt)
+{
+    /// <summary>
+    /// A token that fires when <paramref name="cancellationToken"/> does or when the subscription token expires
+    /// (<see cref="ExpiresAt"/> plus <see cref="AuthOptions.ClockSkew"/>): a subscription lives no longer than its
+    /// token, so a client must subscribe again with a fresh one (the page does at 80 % of the lifetime).
+    /// </summary>
+    /// <param name="cancellationToken">The subscription's own cancellation.</param>
+    /// <param name="time">Clock.</param>
+    public CancellationTokenSource LinkExpiry(CancellationToken cancellationToken, TimeProvider time)
+    {
+        var expiry = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var remaining = ExpiresAt + AuthOptions.ClockSkew - time.GetUtcNow();
+        expiry.CancelAfter(remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero);
+        return expiry;
+    }
+}
 
 /// <summary>A refused subscription: a typed code (docs/protocol.md) and a reason for the client.</summary>
 /// <param name="Code"><c>invalid_channel</c>, <c>forbidden</c> or <c>token_expired</c>.</param>

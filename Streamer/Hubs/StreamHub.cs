@@ -78,11 +78,13 @@ internal sealed class StreamHub(
 
         try
         {
+            // The subscription lives no longer than its token: then the stream ends and the client subscribes again.
+            using var expiry = grant.LinkExpiry(cancellationToken, TimeProvider.System);
             await using var subscription = await OpenAsync(name, sinceOffset, epoch, cancellationToken);
             var member = await presence.JoinAsync(name, Context.ConnectionId, grant.UserId, grant.DisplayName);
             try
             {
-                await foreach (var e in subscription.Events.ReadAllAsync(cancellationToken))
+                await foreach (var e in subscription.Events.ReadAllAsync(expiry.Token))
                 {
                     yield return e;
                 }

@@ -79,7 +79,9 @@ internal static class SseEndpoints
         }
         try
         {
-            return await StreamAsync(context, name, since, epoch, grant, subscriptions, presence, options.Value, cancellationToken);
+            // The stream ends when the token expires: reconnect with a fresh token in the URL.
+            using var expiry = grant.LinkExpiry(cancellationToken, TimeProvider.System);
+            return await StreamAsync(context, name, since, epoch, grant, subscriptions, presence, options.Value, expiry.Token);
         }
         finally
         {

@@ -151,6 +151,41 @@ public class StreamIsolationTests(StackFixture stack)
     }
 
     [Fact]
+    public async Task A_subscription_ends_when_its_token_expires_on_the_hub_and_sse()
+    {
+        var (_, channel) = await stack.CreateConversationAsync();
+        // Expires in 1 s (plus the 5 s clock skew the streamer allows).
+        var shortLived = TestAuth.SubscriptionTokens.Issue("dev:e2e", "e2e", ChannelName.Parse(channel), DateTimeOffset.UtcNow.AddSeconds(-59), TimeSpan.FromMinutes(1));
+        await using var connection = await ConnectThroughWebAsync(stack.Session);
+        using var cts = new CancellationTokenSource(Patience);
+
+        var hub = Task.Run(async () =>
+        {
+            var started = DateTime.UtcNow;
+            await Assert.ThrowsAsync<HubException>(async () =>
+            {
+                await foreach (var _ in connection.StreamAsync<ChannelEvent>("Subscribe", channel, null, null, shortLived.Token, cts.Token))
+                {
+                }
+            });
+            return DateTime.UtcNow - started;
+        });
+        var sse = Task.Run(async () =>
+        {
+            using var response = await stack.Web.GetAsync(
+                $"/sse/{channel}?token={Uri.EscapeDataString(shortLived.Token)}", HttpCompletionOption.ResponseHeadersRead, cts.Token);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            await using var body = await response.Content.ReadAsStreamAsync(cts.Token);
+            await body.CopyToAsync(Stream.Null, cts.Token); // returns when the server ends the stream
+        });
+
+        var hubLasted = await hub;
+        await sse;
+        Assert.InRange(hubLasted, TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(20));
+        Assert.False(cts.IsCancellationRequested);
+    }
+
+    [Fact]
     public async Task Presence_shows_user_names_and_tab_counts_never_connection_ids()
     {
         var (_, channel) = await stack.CreateConversationAsync();

@@ -1,6 +1,8 @@
 using AiStreaming.Api;
+using AiStreaming.Api.Auth;
 using AiStreaming.Api.Conversations;
 using AiStreaming.Api.Data;
+using AiStreaming.Api.Errors;
 using AiStreaming.Api.Generation;
 using AiStreaming.Api.Outbox;
 using AiStreaming.Api.Redis;
@@ -9,10 +11,12 @@ var builder = WebApplication.CreateBuilder(args);
 
 builder.AddServiceDefaults(ApiTelemetry.Name);
 builder.Services.AddProblemDetails();
+builder.Services.AddExceptionHandler<BadRequestHandler>(); // malformed input: 400, logged once without a stack trace
 builder.AddData();          // PostgreSQL, schema migrations (before anything else starts)
 builder.AddRedis();         // Redis, channel publisher
 builder.AddOutbox();        // transactional outbox and its relay
 builder.AddGeneration();    // model, generation runner, timeouts, cancel, lease sweeper
+builder.AddApiAuth();        // user tokens from Web, subscription tokens, per-user rate limits
 builder.AddConversations();
 
 var app = builder.Build();
@@ -23,6 +27,9 @@ app.UseExceptionHandler(new ExceptionHandlerOptions
     StatusCodeSelector = exception => exception is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError,
 });
 app.UseStatusCodePages();
+app.UseAuthentication();
+app.UseAuthorization();
+app.UseRateLimiter();
 
 app.MapDefaultEndpoints();
 app.MapConversationsApi();

@@ -1,4 +1,5 @@
 using AiStreaming.Web.Proxy;
+using AiStreaming.Web.Security;
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -8,10 +9,15 @@ builder.WebHost.UseStaticWebAssets();
 
 builder.AddServiceDefaults();
 builder.Services.AddRazorPages(options => options.Conventions.AddPageRoute("/Index", "c/{id:guid}"));
+builder.AddWebAuth();            // cookie sign-in, user tokens for the services
+builder.AddBrowserProtection();  // security headers, Origin and CSRF checks
 builder.AddStreamingProxy();
 
 var app = builder.Build();
 
+app.UseBrowserProtection();
+app.UseAuthentication();
+app.UseAuthorization();
 app.MapDefaultEndpoints();
 app.MapStaticAssets();
 app.MapRazorPages().WithStaticAssets();

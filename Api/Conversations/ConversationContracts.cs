@@ -53,3 +53,9 @@ public sealed record MessageError(string Code, string? Message);
 /// <param name="Epoch">Epoch of <c>message.started</c>, or <see langword="null"/> if Redis was unavailable.</param>
 /// <param name="StartOffset">Offset of <c>message.started</c>, or <see langword="null"/> if Redis was unavailable.</param>
 public sealed record MessageAccepted(Guid ConversationId, Guid UserMessageId, Guid MessageId, string Channel, string? Epoch, long? StartOffset);
+
+/// <summary>Answer of <c>GET /api/conversations/{id}/token</c>: a subscription token for the conversation's channel.</summary>
+/// <param name="Channel">The channel, <c>conv:{id}</c>.</param>
+/// <param name="Token">Compact JWT (HS256; claims <c>sub</c>, <c>channel</c>, <c>exp</c>) for Subscribe and SSE.</param>
+/// <param name="ExpiresAt">When it expires (UTC); fetch a new one before and subscribe again from the last position.</param>
+public sealed record SubscriptionTokenAnswer(string Channel, string Token, DateTimeOffset ExpiresAt);

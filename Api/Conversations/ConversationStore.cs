@@ -17,6 +17,9 @@ public enum StartExchangeStatus
 
     /// <summary>An assistant message of the conversation is still streaming.</summary>
     ReplyStreaming,
+
+    /// <summary>The user already has the most replies streaming at once (<c>Limits:MaxConcurrentGenerations</c>).</summary>
+    TooManyGenerations,
 }
 
 /// <summary>Result of <see cref="ConversationStore.StartExchangeAsync"/>.</summary>
@@ -25,7 +28,10 @@ public enum StartExchangeStatus
 /// <param name="StreamingMessageId">The reply still streaming, when known and <see cref="StartExchangeStatus.ReplyStreaming"/>.</param>
 public sealed record StartExchangeResult(StartExchangeStatus Status, GenerationRequest? Request = null, Guid? StreamingMessageId = null);
 
-/// <summary>Conversations and messages in PostgreSQL (plain SQL over <see cref="NpgsqlDataSource"/>).</summary>
+/// <summary>
+/// Conversations and messages in PostgreSQL (plain SQL over <see cref="NpgsqlDataSource"/>). Every read and write is
+/// scoped to the conversation's owner (<c>conversations.user_id</c>): another user's id reads as "not found".
+/// </summary>
 /// <param name="dataSource">The Api's data source.</param>
 public sealed class ConversationStore(NpgsqlDataSource dataSource)
 {
@@ -38,15 +44,17 @@ public sealed class ConversationStore(NpgsqlDataSource dataSource)
     private const string MessageColumns =
         "id, conversation_id, role, content, status, error_code, error_message, epoch, start_offset, created_at, completed_at";
 
-    /// <summary>Creates a conversation.</summary>
+    /// <summary>Creates a conversation owned by <paramref name="userId"/>.</summary>
+    /// <param name="userId">Owner.</param>
     /// <param name="title">Title, or <see langword="null"/> to take it from the first user message.</param>
     /// <param name="cancellationToken">Cancellation.</param>
     /// <returns>The new conversation.</returns>
     /// <exception cref="NpgsqlException">PostgreSQL failed.</exception>
-    public async Task<ConversationSummary> CreateAsync(string? title, CancellationToken cancellationToken)
+    public async Task<ConversationSummary> CreateAsync(string userId, string? title, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand(
-            "INSERT INTO conversations (id, title) VALUES (@id, @title) RETURNING created_at, updated_at");
+            "INSERT INTO conversations (id, user_id, title) VALUES (@id, @user, @title) RETURNING created_at, updated_at");
+        command.Parameters.AddWithValue("user", userId);
         var id = Guid.CreateVersion7();
         command.Parameters.AddWithValue("id", id);
         command.Parameters.AddWithValue("title", NpgsqlTypes.NpgsqlDbType.Text, (object?)title ?? DBNull.Value);
@@ -55,14 +63,16 @@ public sealed class ConversationStore(NpgsqlDataSource dataSource)
         return new ConversationSummary(id, title, reader.GetFieldValue<DateTimeOffset>(0), reader.GetFieldValue<DateTimeOffset>(1));
     }
 
-    /// <summary>Lists conversations, newest first (by creation), at most <see cref="ListLimit"/>.</summary>
+    /// <summary>Lists the user's conversations, newest first (by creation), at most <see cref="ListLimit"/>.</summary>
+    /// <param name="userId">Owner.</param>
     /// <param name="cancellationToken">Cancellation.</param>
     /// <returns>The conversations.</returns>
     /// <exception cref="NpgsqlException">PostgreSQL failed.</exception>
-    public async Task<IReadOnlyList<ConversationSummary>> ListAsync(CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<ConversationSummary>> ListAsync(string userId, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand(
-            "SELECT id, title, created_at, updated_at FROM conversations ORDER BY created_at DESC, id DESC LIMIT @limit");
+            "SELECT id, title, created_at, updated_at FROM conversations WHERE user_id = @user ORDER BY created_at DESC, id DESC LIMIT @limit");
+        command.Parameters.AddWithValue("user", userId);
         command.Parameters.AddWithValue("limit", ListLimit);
         var list = new List<ConversationSummary>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
@@ -73,19 +83,21 @@ public sealed class ConversationStore(NpgsqlDataSource dataSource)
         return list;
     }
 
-    /// <summary>Reads a conversation with its messages (oldest first).</summary>
+    /// <summary>Reads a conversation of <paramref name="userId"/> with its messages (oldest first).</summary>
+    /// <param name="userId">Owner.</param>
     /// <param name="id">Conversation id.</param>
     /// <param name="cancellationToken">Cancellation.</param>
     /// <returns>The conversation, or <see langword="null"/> if there is none.</returns>
     /// <exception cref="NpgsqlException">PostgreSQL failed.</exception>
-    public async Task<Conversation?> GetAsync(Guid id, CancellationToken cancellationToken)
+    public async Task<Conversation?> GetAsync(string userId, Guid id, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, cancellationToken);
         ConversationSummary summary;
-        await using (var command = new NpgsqlCommand("SELECT id, title, created_at, updated_at FROM conversations WHERE id = @id", connection, transaction))
+        await using (var command = new NpgsqlCommand("SELECT id, title, created_at, updated_at FROM conversations WHERE id = @id AND user_id = @user", connection, transaction))
         {
             command.Parameters.AddWithValue("id", id);
+            command.Parameters.AddWithValue("user", userId);
             await using var reader = await command.ExecuteReaderAsync(cancellationToken);
             if (!await reader.ReadAsync(cancellationToken))
             {
@@ -110,20 +122,39 @@ public sealed class ConversationStore(NpgsqlDataSource dataSource)
             summary.Id, summary.Title, summary.CreatedAt, summary.UpdatedAt, ChannelName.ForConversation(id).Value, messages);
     }
 
-    /// <summary>Reads one message of a conversation.</summary>
+    /// <summary>Reads one message of a conversation of <paramref name="userId"/>.</summary>
+    /// <param name="userId">Owner of the conversation.</param>
     /// <param name="conversationId">Conversation id.</param>
     /// <param name="messageId">Message id.</param>
     /// <param name="cancellationToken">Cancellation.</param>
     /// <returns>The message, or <see langword="null"/> if the conversation has no such message.</returns>
     /// <exception cref="NpgsqlException">PostgreSQL failed.</exception>
-    public async Task<Message?> GetMessageAsync(Guid conversationId, Guid messageId, CancellationToken cancellationToken)
+    public async Task<Message?> GetMessageAsync(string userId, Guid conversationId, Guid messageId, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand(
-            $"SELECT {MessageColumns} FROM messages WHERE id = @id AND conversation_id = @conversationId");
+            $"""
+            SELECT {MessageColumns} FROM messages
+            WHERE id = @id AND conversation_id = @conversationId
+              AND EXISTS (SELECT 1 FROM conversations c WHERE c.id = @conversationId AND c.user_id = @user)
+            """);
+        command.Parameters.AddWithValue("user", userId);
         command.Parameters.AddWithValue("id", messageId);
         command.Parameters.AddWithValue("conversationId", conversationId);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         return await reader.ReadAsync(cancellationToken) ? ReadMessage(reader) : null;
+    }
+
+    /// <summary>Whether <paramref name="userId"/> owns conversation <paramref name="id"/> (one indexed lookup).</summary>
+    /// <param name="userId">User.</param>
+    /// <param name="id">Conversation id.</param>
+    /// <param name="cancellationToken">Cancellation.</param>
+    /// <exception cref="NpgsqlException">PostgreSQL failed.</exception>
+    public async Task<bool> IsOwnerAsync(string userId, Guid id, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand("SELECT 1 FROM conversations WHERE id = @id AND user_id = @user");
+        command.Parameters.AddWithValue("id", id);
+        command.Parameters.AddWithValue("user", userId);
+        return await command.ExecuteScalarAsync(cancellationToken) is not null;
     }
 
     /// <summary>
@@ -131,25 +162,30 @@ public sealed class ConversationStore(NpgsqlDataSource dataSource)
     /// checks that no reply is streaming, reads the history, and inserts the user message (<c>completed</c>) and the
     /// assistant message (<c>streaming</c>, owned by <paramref name="ownerId"/> until now + <paramref name="lease"/>).
     /// </summary>
+    /// <param name="userId">Owner of the conversation (another user's conversation is not found).</param>
     /// <param name="conversationId">Conversation id.</param>
     /// <param name="content">The user's message (validated).</param>
     /// <param name="ownerId">The Api instance that will generate the reply.</param>
     /// <param name="lease">Initial ownership lease.</param>
     /// <param name="maxHistory">Most earlier completed messages to return as history (newest kept).</param>
+    /// <param name="maxStreaming">Most replies of the user streaming at once (across conversations and instances).</param>
     /// <param name="cancellationToken">Cancellation.</param>
     /// <returns>The outcome and, when started, the generation request.</returns>
     /// <exception cref="NpgsqlException">PostgreSQL failed; nothing was stored.</exception>
     public async Task<StartExchangeResult> StartExchangeAsync(
-        Guid conversationId, string content, string ownerId, TimeSpan lease, int maxHistory, CancellationToken cancellationToken)
+        string userId, Guid conversationId, string content, string ownerId, TimeSpan lease, int maxHistory, int maxStreaming,
+        CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
 
         // The row lock serializes posts to one conversation, so the streaming check below cannot race.
         await using (var touch = new NpgsqlCommand(
-            "UPDATE conversations SET updated_at = now(), title = COALESCE(title, @title) WHERE id = @id RETURNING id", connection, transaction))
+            "UPDATE conversations SET updated_at = now(), title = COALESCE(title, @title) WHERE id = @id AND user_id = @user RETURNING id",
+            connection, transaction))
         {
             touch.Parameters.AddWithValue("id", conversationId);
+            touch.Parameters.AddWithValue("user", userId);
             touch.Parameters.AddWithValue("title", TitleFrom(content));
             if (await touch.ExecuteScalarAsync(cancellationToken) is null)
             {
@@ -164,6 +200,21 @@ public sealed class ConversationStore(NpgsqlDataSource dataSource)
             if (await streaming.ExecuteScalarAsync(cancellationToken) is Guid streamingId)
             {
                 return new StartExchangeResult(StartExchangeStatus.ReplyStreaming, StreamingMessageId: streamingId);
+            }
+        }
+
+        // Indexed: the partial index on streaming messages and the user's conversations. Two concurrent posts to
+        // different conversations may both pass; the limit is a guard against abuse, not an exact quota.
+        await using (var running = new NpgsqlCommand(
+            """
+            SELECT count(*) FROM messages m JOIN conversations c ON c.id = m.conversation_id
+            WHERE m.status = 'streaming' AND c.user_id = @user
+            """, connection, transaction))
+        {
+            running.Parameters.AddWithValue("user", userId);
+            if ((long)(await running.ExecuteScalarAsync(cancellationToken))! >= maxStreaming)
+            {
+                return new StartExchangeResult(StartExchangeStatus.TooManyGenerations);
             }
         }
 

@@ -1,6 +1,9 @@
+using System.Security.Claims;
+using AiStreaming.Api.Auth;
 using AiStreaming.Api.Generation;
 using AiStreaming.Api.Redis;
 using AiStreaming.Channels;
+using AiStreaming.Channels.Security;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 
@@ -8,7 +11,9 @@ namespace AiStreaming.Api.Conversations;
 
 /// <summary>
 /// The conversations HTTP API under <c>/api/conversations</c>, exactly as docs/protocol.md specifies. JSON is
-/// camelCase; errors are ProblemDetails (validation errors: ValidationProblem).
+/// camelCase; errors are ProblemDetails (validation errors: ValidationProblem). Every endpoint requires a user token
+/// (401 without one) and acts only on the caller's conversations: another user's ids answer 404, exactly like
+/// unknown ones. State-changing calls are rate limited per user (429, <see cref="AuthExtensions.PostsPolicy"/>).
 /// </summary>
 public static class ConversationsApi
 {
@@ -27,28 +32,30 @@ public static class ConversationsApi
     /// <summary>
     /// Maps <c>POST/GET /api/conversations</c>, <c>GET /api/conversations/{id}</c>,
     /// <c>POST /api/conversations/{id}/messages</c>, <c>GET /api/conversations/{id}/messages/{messageId}</c> and
-    /// <c>POST /api/conversations/{id}/messages/{messageId}/cancel</c>.
+    /// <c>POST /api/conversations/{id}/messages/{messageId}/cancel</c> and <c>GET /api/conversations/{id}/token</c>.
     /// </summary>
     /// <param name="app">The endpoint route builder.</param>
     /// <returns>The route group.</returns>
     public static RouteGroupBuilder MapConversationsApi(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/api/conversations").WithTags("Conversations");
-        group.MapPost("/", CreateConversation);
+        var group = app.MapGroup("/api/conversations").WithTags("Conversations").RequireAuthorization();
+        group.MapPost("/", CreateConversation).RequireRateLimiting(AuthExtensions.PostsPolicy);
         group.MapGet("/", ListConversations);
         group.MapGet("/{id:guid}", GetConversation).WithName(nameof(GetConversation));
-        group.MapPost("/{id:guid}/messages", PostMessage);
+        group.MapGet("/{id:guid}/token", GetSubscriptionToken);
+        group.MapPost("/{id:guid}/messages", PostMessage).RequireRateLimiting(AuthExtensions.PostsPolicy);
         group.MapGet("/{id:guid}/messages/{messageId:guid}", GetMessage).WithName(nameof(GetMessage));
-        group.MapPost("/{id:guid}/messages/{messageId:guid}/cancel", CancelMessage);
+        group.MapPost("/{id:guid}/messages/{messageId:guid}/cancel", CancelMessage).RequireRateLimiting(AuthExtensions.PostsPolicy);
         return group;
     }
 
     /// <summary><c>POST /api/conversations</c> <c>{ title? }</c>: 201 with the conversation; 400 when the title is too long.</summary>
     /// <param name="request">Optional body.</param>
+    /// <param name="user">The caller.</param>
     /// <param name="store">Store.</param>
     /// <param name="cancellationToken">Request aborted.</param>
     public static async Task<Results<Created<Conversation>, ValidationProblem>> CreateConversation(
-        CreateConversationRequest? request, ConversationStore store, CancellationToken cancellationToken)
+        CreateConversationRequest? request, ClaimsPrincipal user, ConversationStore store, CancellationToken cancellationToken)
     {
         var title = string.IsNullOrWhiteSpace(request?.Title) ? null : request.Title.Trim();
         if (title?.Length > MaxTitleLength)
@@ -58,24 +65,50 @@ public static class ConversationsApi
                 ["title"] = [$"The title must be at most {MaxTitleLength} characters."],
             });
         }
-        var created = await store.CreateAsync(title, cancellationToken);
+        var created = await store.CreateAsync(user.RequireUserId(), title, cancellationToken);
         var conversation = new Conversation(
             created.Id, created.Title, created.CreatedAt, created.UpdatedAt, ChannelName.ForConversation(created.Id).Value, []);
         return TypedResults.Created($"/api/conversations/{created.Id}", conversation);
     }
 
-    /// <summary><c>GET /api/conversations</c>: 200 with conversation summaries, newest first.</summary>
+    /// <summary><c>GET /api/conversations</c>: 200 with the caller's conversation summaries, newest first.</summary>
+    /// <param name="user">The caller.</param>
     /// <param name="store">Store.</param>
     /// <param name="cancellationToken">Request aborted.</param>
-    public static async Task<Ok<IReadOnlyList<ConversationSummary>>> ListConversations(ConversationStore store, CancellationToken cancellationToken) =>
-        TypedResults.Ok(await store.ListAsync(cancellationToken));
+    public static async Task<Ok<IReadOnlyList<ConversationSummary>>> ListConversations(
+        ClaimsPrincipal user, ConversationStore store, CancellationToken cancellationToken) =>
+        TypedResults.Ok(await store.ListAsync(user.RequireUserId(), cancellationToken));
 
     /// <summary><c>GET /api/conversations/{id}</c>: 200 with the conversation, its channel and messages; 404.</summary>
     /// <param name="id">Conversation id.</param>
+    /// <param name="user">The caller.</param>
     /// <param name="store">Store.</param>
     /// <param name="cancellationToken">Request aborted.</param>
-    public static async Task<Results<Ok<Conversation>, NotFound>> GetConversation(Guid id, ConversationStore store, CancellationToken cancellationToken) =>
-        await store.GetAsync(id, cancellationToken) is { } conversation ? TypedResults.Ok(conversation) : TypedResults.NotFound();
+    public static async Task<Results<Ok<Conversation>, NotFound>> GetConversation(
+        Guid id, ClaimsPrincipal user, ConversationStore store, CancellationToken cancellationToken) =>
+        await store.GetAsync(user.RequireUserId(), id, cancellationToken) is { } conversation ? TypedResults.Ok(conversation) : TypedResults.NotFound();
+
+    /// <summary>
+    /// <c>GET /api/conversations/{id}/token</c>: 200 with a subscription token for the conversation's channel
+    /// (<see cref="SubscriptionTokenAnswer"/>), for its owner only; 404 otherwise.
+    /// </summary>
+    /// <param name="id">Conversation id.</param>
+    /// <param name="user">The caller.</param>
+    /// <param name="store">Store.</param>
+    /// <param name="tokens">Token issuer.</param>
+    /// <param name="cancellationToken">Request aborted.</param>
+    public static async Task<Results<Ok<SubscriptionTokenAnswer>, NotFound>> GetSubscriptionToken(
+        Guid id, ClaimsPrincipal user, ConversationStore store, SubscriptionTokens tokens, CancellationToken cancellationToken)
+    {
+        var userId = user.RequireUserId();
+        if (!await store.IsOwnerAsync(userId, id, cancellationToken))
+        {
+            return TypedResults.NotFound();
+        }
+        var channel = ChannelName.ForConversation(id);
+        var token = tokens.Issue(userId, UserTokens.DisplayName(user), channel);
+        return TypedResults.Ok(new SubscriptionTokenAnswer(channel.Value, token.Token, token.ExpiresAt));
+    }
 
     /// <summary>
     /// <c>POST /api/conversations/{id}/messages</c> <c>{ content }</c>: stores the user message and a streaming
@@ -85,14 +118,16 @@ public static class ConversationsApi
     /// </summary>
     /// <param name="id">Conversation id.</param>
     /// <param name="request">Body.</param>
+    /// <param name="user">The caller.</param>
     /// <param name="store">Store.</param>
     /// <param name="runner">Generation runner.</param>
     /// <param name="instance">This instance (owner of the new generation).</param>
     /// <param name="options">Generation options (prompt limit, lease).</param>
+    /// <param name="limits">Per-user limits (429 when the user has too many replies streaming).</param>
     /// <param name="cancellationToken">Request aborted (honoured only until the messages are stored).</param>
     public static async Task<Results<Accepted<MessageAccepted>, ValidationProblem, NotFound, ProblemHttpResult>> PostMessage(
-        Guid id, PostMessageRequest request, ConversationStore store, GenerationRunner runner, ApiInstance instance,
-        IOptions<GenerationOptions> options, CancellationToken cancellationToken)
+        Guid id, PostMessageRequest request, ClaimsPrincipal user, ConversationStore store, GenerationRunner runner, ApiInstance instance,
+        IOptions<GenerationOptions> options, IOptions<ApiLimitsOptions> limits, CancellationToken cancellationToken)
     {
         var settings = options.Value;
         // PostgreSQL text cannot hold NUL characters: drop them before validating, so "\0\0" counts as blank.
@@ -114,11 +149,18 @@ public static class ConversationsApi
                 title: "Shutting down", detail: "This Api instance is shutting down; retry.", statusCode: StatusCodes.Status503ServiceUnavailable);
         }
 
-        var result = await store.StartExchangeAsync(id, content, instance.Id, settings.LeaseDuration, settings.MaxHistoryMessages, cancellationToken);
+        var result = await store.StartExchangeAsync(
+            user.RequireUserId(), id, content, instance.Id, settings.LeaseDuration, settings.MaxHistoryMessages,
+            limits.Value.MaxConcurrentGenerations, cancellationToken);
         switch (result.Status)
         {
             case StartExchangeStatus.ConversationNotFound:
                 return TypedResults.NotFound();
+            case StartExchangeStatus.TooManyGenerations:
+                return TypedResults.Problem(
+                    title: "Too many replies streaming",
+                    detail: $"At most {limits.Value.MaxConcurrentGenerations} replies may stream at once; wait for one to end or cancel it.",
+                    statusCode: StatusCodes.Status429TooManyRequests);
             case StartExchangeStatus.ReplyStreaming:
                 return TypedResults.Problem(
                     title: "A reply is still streaming",
@@ -140,11 +182,12 @@ public static class ConversationsApi
     /// <summary><c>GET /api/conversations/{id}/messages/{messageId}</c>: 200 with the message; 404.</summary>
     /// <param name="id">Conversation id.</param>
     /// <param name="messageId">Message id.</param>
+    /// <param name="user">The caller.</param>
     /// <param name="store">Store.</param>
     /// <param name="cancellationToken">Request aborted.</param>
     public static async Task<Results<Ok<Message>, NotFound>> GetMessage(
-        Guid id, Guid messageId, ConversationStore store, CancellationToken cancellationToken) =>
-        await store.GetMessageAsync(id, messageId, cancellationToken) is { } message ? TypedResults.Ok(message) : TypedResults.NotFound();
+        Guid id, Guid messageId, ClaimsPrincipal user, ConversationStore store, CancellationToken cancellationToken) =>
+        await store.GetMessageAsync(user.RequireUserId(), id, messageId, cancellationToken) is { } message ? TypedResults.Ok(message) : TypedResults.NotFound();
 
     /// <summary>
     /// <c>POST /api/conversations/{id}/messages/{messageId}/cancel</c>: 202 once the cancel is delivered to the
@@ -154,13 +197,14 @@ public static class ConversationsApi
     /// </summary>
     /// <param name="id">Conversation id.</param>
     /// <param name="messageId">Assistant message id.</param>
+    /// <param name="user">The caller.</param>
     /// <param name="store">Store.</param>
     /// <param name="runner">Generation runner.</param>
     /// <param name="cancellationToken">Request aborted.</param>
     public static async Task<Results<Accepted, NotFound, ProblemHttpResult>> CancelMessage(
-        Guid id, Guid messageId, ConversationStore store, GenerationRunner runner, CancellationToken cancellationToken)
+        Guid id, Guid messageId, ClaimsPrincipal user, ConversationStore store, GenerationRunner runner, CancellationToken cancellationToken)
     {
-        var message = await store.GetMessageAsync(id, messageId, cancellationToken);
+        var message = await store.GetMessageAsync(user.RequireUserId(), id, messageId, cancellationToken);
         if (message is null)
         {
             return TypedResults.NotFound();

@@ -377,6 +377,7 @@ public sealed class DistributedApplication : IAsyncDisposable
     private static (ResourceDriver, int[]) CreateRedis(HostContext host, RedisResource redis)
     {
         redis.Port = Port(redis.RequestedPort);
+        redis.Password = RedisDriver.CreatePassword();
         return (new RedisDriver(host, redis), [redis.Port.Value]);
     }
 
@@ -384,6 +385,10 @@ public sealed class DistributedApplication : IAsyncDisposable
     {
         server.Port = Port(server.RequestedPort);
         server.Password = PostgresDriver.LoadOrCreatePassword(host.DataRoot, server);
+        foreach (var database in server.Databases.Where(d => d.ExternalConnectionString is null))
+        {
+            database.OwnerPassword = PostgresDriver.LoadOrCreateOwnerPassword(host.DataRoot, server, database);
+        }
         return (new PostgresDriver(host, server), [server.Port.Value]);
     }
 

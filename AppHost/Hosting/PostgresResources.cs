@@ -62,9 +62,20 @@ public sealed class PostgresDatabaseResource(string name, string databaseName, P
     public PostgresServerResource Parent { get; } = parent;
 
     /// <summary>
-    /// The Npgsql connection string: <c>Host=127.0.0.1;Port={port};Username=postgres;Password={pw};Database={databaseName}</c>,
+    /// The login role that owns the database and its <c>public</c> schema: <c>{databaseName}_owner</c>. Projects connect
+    /// as this role, never as the superuser, which only the AppHost uses to set the server up.
+    /// </summary>
+    public string OwnerRole => $"{DatabaseName}_owner";
+
+    /// <summary>The owner role's password, read from (or first written to) <c>{DataRoot}/{server}.{databaseName}.password</c> when built.</summary>
+    internal string? OwnerPassword { get; set; }
+
+    /// <summary>
+    /// The Npgsql connection string: <c>Host=127.0.0.1;Port={port};Username={databaseName}_owner;Password={pw};Database={databaseName}</c>,
     /// or the one supplied to the AppHost as <c>ConnectionStrings__{name}</c>.
     /// </summary>
     public ValueTask<string?> GetConnectionStringAsync(CancellationToken cancellationToken = default) =>
-        ValueTask.FromResult<string?>(ExternalConnectionString ?? Parent.BuildConnectionString(DatabaseName));
+        ValueTask.FromResult<string?>(ExternalConnectionString ?? (OwnerPassword is null
+            ? Parent.BuildConnectionString(DatabaseName)
+            : new NpgsqlConnectionStringBuilder(Parent.BuildConnectionString(DatabaseName)) { Username = OwnerRole, Password = OwnerPassword }.ConnectionString));
 }

@@ -4,6 +4,7 @@ using AiStreaming.Streamer.Hubs;
 using AiStreaming.Streamer.Presence;
 using AiStreaming.Streamer.Sse;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
+using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using StackExchange.Redis;
@@ -68,7 +69,11 @@ internal static class StreamingExtensions
 
         var maxReceive = builder.Configuration.GetValue<long?>($"{StreamerOptions.SectionName}:{nameof(StreamerOptions.MaximumReceiveMessageSize)}")
             ?? new StreamerOptions().MaximumReceiveMessageSize;
-        builder.Services.AddSignalR(options => options.MaximumReceiveMessageSize = maxReceive)
+        builder.Services.AddSignalR(options =>
+            {
+                options.MaximumReceiveMessageSize = maxReceive;
+                options.AddFilter<HubErrorFilter>();
+            })
             .AddChannelEventProtocols()
             .AddStackExchangeRedis(redisConnectionString, options =>
             {

@@ -1,7 +1,10 @@
 using System.Runtime.CompilerServices;
 using AiStreaming.Channels;
+using AiStreaming.Channels.Security;
+using AiStreaming.Streamer.Auth;
 using AiStreaming.Streamer.Channels;
 using AiStreaming.Streamer.Presence;
+using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
@@ -11,18 +14,27 @@ namespace AiStreaming.Streamer.Hubs;
 /// <summary>
 /// SignalR hub at <c>/hubs/stream</c>. Clients subscribe to channels with their last position and receive events as
 /// a server-to-client stream (docs/protocol.md). Errors are <see cref="HubException"/>s whose message starts with a
-/// code: <c>invalid_channel</c>, <c>invalid_position</c>, <c>too_many_subscriptions</c>, <c>unavailable</c>.
+/// code: <c>invalid_channel</c>, <c>forbidden</c>, <c>token_expired</c>, <c>invalid_position</c>,
+/// <c>too_many_subscriptions</c>, <c>too_many_connections</c>, <c>unavailable</c>. Connections require a user token
+/// (JWT bearer from Web); each subscription requires a subscription token of that user for the channel.
 /// </summary>
+[Authorize]
 internal sealed class StreamHub(
     ChannelSubscriptions subscriptions,
     PresenceTracker presence,
+    SubscriptionGate gate,
+    UserLimits limits,
     IOptions<StreamerOptions> options,
+    IOptions<StreamerSecurityOptions> security,
     StreamerTelemetry telemetry) : Hub
 {
     /// <summary>The hub's path.</summary>
     public const string Path = "/hubs/stream";
 
     private const string SubscriptionCountKey = "subscriptions";
+    private const string ConnectionCountedKey = "user-connection";
+
+    private string UserId => UserTokens.UserId(Context.User) ?? throw new HubException("forbidden: not signed in.");
 
     /// <summary>
     /// Subscribes to <paramref name="channel"/>. The first item is a <c>subscribed</c> frame (<c>data.recovered</c>);
@@ -32,18 +44,27 @@ internal sealed class StreamHub(
     /// <param name="channel">Channel name, e.g. <c>conv:{id}</c>.</param>
     /// <param name="sinceOffset">Last offset processed, or <see langword="null"/> for live only.</param>
     /// <param name="epoch">Epoch of <paramref name="sinceOffset"/>.</param>
+    /// <param name="token">Subscription token for <paramref name="channel"/> (<c>GET /api/conversations/{id}/token</c>).</param>
     /// <param name="cancellationToken">Fires when the client cancels the stream or disconnects.</param>
-    /// <exception cref="HubException">Invalid channel or position, too many subscriptions, or Redis unavailable.</exception>
+    /// <exception cref="HubException">Invalid channel, token or position, too many subscriptions, or Redis unavailable.</exception>
     public async IAsyncEnumerable<ChannelEvent> Subscribe(
-        string channel, long? sinceOffset, string? epoch, [EnumeratorCancellation] CancellationToken cancellationToken)
+        string channel, long? sinceOffset, string? epoch, string? token, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        if (!ChannelName.TryParse(channel, out var name))
+        var userId = UserId;
+        var (grant, refusal) = await gate.CheckAsync(channel, token, userId, "hub");
+        if (refusal is not null)
         {
-            throw new HubException("invalid_channel: expected a channel name like 'conv:{id}' ([a-z][a-z0-9_-]{0,31}:[A-Za-z0-9_-]{1,64}).");
+            throw new HubException($"{refusal.Code}: {refusal.Reason}");
         }
+        var name = grant!.Channel;
         if (sinceOffset < 0 || (sinceOffset is not null && string.IsNullOrEmpty(epoch)))
         {
             throw new HubException("invalid_position: sinceOffset must be >= 0 and come with its epoch.");
+        }
+        if (!limits.TryAcquireSubscription(userId, security.Value.MaxSubscriptionsPerUser))
+        {
+            gate.LogRefused("too_many_subscriptions", channel, "hub");
+            throw new HubException($"too_many_subscriptions: at most {security.Value.MaxSubscriptionsPerUser} per user.");
         }
 
         // Streams of one connection run concurrently: count with Interlocked on the box made in OnConnectedAsync.
@@ -51,45 +72,52 @@ internal sealed class StreamHub(
         if (Interlocked.Increment(ref count.Value) > options.Value.MaxSubscriptionsPerConnection)
         {
             Interlocked.Decrement(ref count.Value);
+            limits.ReleaseSubscription(userId);
             throw new HubException($"too_many_subscriptions: at most {options.Value.MaxSubscriptionsPerConnection} per connection.");
         }
 
         try
         {
+            // The subscription lives no longer than its token: then the stream ends and the client subscribes again.
+            using var expiry = grant.LinkExpiry(cancellationToken, TimeProvider.System);
             await using var subscription = await OpenAsync(name, sinceOffset, epoch, cancellationToken);
             // A client that stopped reading is cut off: its resubscribe frame can't get through, so end the connection.
             using var stuck = subscription.Stuck.UnsafeRegister(static c => ((HubCallerContext)c!).Abort(), Context);
-            await presence.JoinAsync(name, Context.ConnectionId);
+            var member = await presence.JoinAsync(name, Context.ConnectionId, grant.UserId, grant.DisplayName);
             try
             {
                 // A subscriber that fell behind catches up in merged frames (fromOffset..offset): one write instead of many.
-                await foreach (var e in subscription.Events.ReadAllAsync(merge: true, cancellationToken))
+                await foreach (var e in subscription.Events.ReadAllAsync(merge: true, expiry.Token))
                 {
                     yield return e;
                 }
             }
             finally
             {
-                await presence.LeaveAsync(name, Context.ConnectionId);
+                await presence.LeaveAsync(name, member);
             }
         }
         finally
         {
             Interlocked.Decrement(ref count.Value);
+            limits.ReleaseSubscription(userId);
         }
     }
 
-    /// <summary>Who watches <paramref name="channel"/> now, across replicas.</summary>
-    /// <exception cref="HubException">Invalid channel or Redis unavailable.</exception>
-    public async Task<PresenceSnapshot> GetPresence(string channel)
+    /// <summary>Who watches <paramref name="channel"/> now, across replicas: users and tab counts, never connection ids.</summary>
+    /// <param name="channel">Channel name.</param>
+    /// <param name="token">Subscription token for <paramref name="channel"/>: only who may subscribe sees presence.</param>
+    /// <exception cref="HubException">Invalid channel or token, or Redis unavailable.</exception>
+    public async Task<PresenceSnapshot> GetPresence(string channel, string? token)
     {
-        if (!ChannelName.TryParse(channel, out var name))
+        var (grant, refusal) = await gate.CheckAsync(channel, token, UserId, "presence");
+        if (refusal is not null)
         {
-            throw new HubException("invalid_channel: expected a channel name like 'conv:{id}'.");
+            throw new HubException($"{refusal.Code}: {refusal.Reason}");
         }
         try
         {
-            return await presence.GetAsync(name);
+            return await presence.GetAsync(grant!.Channel);
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
@@ -101,12 +129,22 @@ internal sealed class StreamHub(
     {
         telemetry.Connected();
         Context.Items[SubscriptionCountKey] = new StrongBox<int>();
+        if (!limits.TryAcquireConnection(UserId, security.Value.MaxConnectionsPerUser))
+        {
+            gate.LogRefused("too_many_connections", null, "hub");
+            throw new HubException($"too_many_connections: at most {security.Value.MaxConnectionsPerUser} per user.");
+        }
+        Context.Items[ConnectionCountedKey] = true;
         return base.OnConnectedAsync();
     }
 
     public override Task OnDisconnectedAsync(Exception? exception)
     {
         telemetry.Disconnected();
+        if (Context.Items.ContainsKey(ConnectionCountedKey))
+        {
+            limits.ReleaseConnection(UserId);
+        }
         return base.OnDisconnectedAsync(exception);
     }
 

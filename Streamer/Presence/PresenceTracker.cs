@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Text.Json;
 using AiStreaming.Channels;
 using AiStreaming.Streamer.Channels;
 using Microsoft.Extensions.Options;
@@ -8,18 +9,24 @@ namespace AiStreaming.Streamer.Presence;
 
 /// <summary>Who watches a channel right now, across all streamer replicas.</summary>
 /// <param name="Channel">Channel name.</param>
-/// <param name="Count">Number of watchers.</param>
-/// <param name="Clients">Watcher ids (a SignalR connection id or an SSE client id).</param>
-public sealed record PresenceSnapshot(string Channel, int Count, IReadOnlyList<string> Clients);
+/// <param name="Count">Number of watchers (tabs and SSE clients).</param>
+/// <param name="Users">Watching users with their tab counts, by display name; never connection ids.</param>
+public sealed record PresenceSnapshot(string Channel, int Count, IReadOnlyList<PresenceUser> Users);
+
+/// <summary>A user watching a channel.</summary>
+/// <param name="Name">Display name.</param>
+/// <param name="Tabs">Watchers of this user (hub subscriptions and SSE clients).</param>
+public sealed record PresenceUser(string Name, int Tabs);
 
 /// <summary>
-/// Presence in Redis: a sorted set per channel (member = client id, score = expiry in Unix ms) that every replica
+/// Presence in Redis: a sorted set per channel (member = JSON of client id, user id and display name; score = expiry
+/// in Unix ms) that every replica
 /// writes for its own watchers and refreshes every third of <see cref="StreamerOptions.PresenceTtl"/>, so a crashed
 /// replica's watchers vanish within the TTL. Counts are published as one ephemeral <c>presence {count}</c> event per
 /// channel and node at most once per <see cref="StreamerOptions.PresenceInterval"/>, and only after a join or leave there:
 /// N clients joining cost O(N) frames, not one frame per join to every watcher (O(N²)). Per-client
-/// <c>presence.join</c>/<c>presence.leave</c> events are sent only when <see cref="StreamerOptions.PresenceJoinLeave"/>
-/// is on (Centrifugo: join/leave is off unless enabled).
+/// <c>presence.join</c>/<c>presence.leave</c> events (naming the user's display name, never a connection id) are sent
+/// only when <see cref="StreamerOptions.PresenceJoinLeave"/> is on (Centrifugo: join/leave is off unless enabled).
 /// </summary>
 internal sealed partial class PresenceTracker(
     IConnectionMultiplexer redis,
@@ -30,18 +37,27 @@ internal sealed partial class PresenceTracker(
     private readonly ConcurrentDictionary<(string Channel, string ClientId), ChannelName> _local = new();
     private readonly ConcurrentDictionary<string, ChannelName> _dirty = new();
 
-    /// <summary>Records <paramref name="clientId"/> as watching; its count goes out with the next interval. Redis errors are logged, not thrown.</summary>
-    public async Task JoinAsync(ChannelName channel, string clientId)
+    /// <summary>Records a watcher; the channel's count goes out with the next interval. Redis errors are logged, not thrown.</summary>
+    /// <param name="channel">Channel.</param>
+    /// <param name="clientId">Connection or SSE client id (kept server-side).</param>
+    /// <param name="userId">The watcher's user id.</param>
+    /// <param name="displayName">The watcher's display name.</param>
+    /// <returns>The presence member, for <see cref="LeaveAsync"/>.</returns>
+    public async Task<string> JoinAsync(ChannelName channel, string clientId, string userId, string displayName)
     {
-        _local[(channel.Value, clientId)] = channel;
-        await ChangeAsync(channel, clientId, ChannelEventTypes.PresenceJoin);
+        var member = JsonSerializer.Serialize(new PresenceMember(clientId, userId, displayName), PresenceJson.Default.PresenceMember);
+        _local[(channel.Value, member)] = channel;
+        await ChangeAsync(channel, member, displayName, ChannelEventTypes.PresenceJoin);
+        return member;
     }
 
-    /// <summary>Removes <paramref name="clientId"/>; its count goes out with the next interval. Redis errors are logged, not thrown.</summary>
-    public async Task LeaveAsync(ChannelName channel, string clientId)
+    /// <summary>Removes a watcher; the channel's count goes out with the next interval. Redis errors are logged, not thrown.</summary>
+    /// <param name="channel">Channel.</param>
+    /// <param name="member">What <see cref="JoinAsync"/> returned.</param>
+    public async Task LeaveAsync(ChannelName channel, string member)
     {
-        _local.TryRemove((channel.Value, clientId), out _);
-        await ChangeAsync(channel, clientId, ChannelEventTypes.PresenceLeave);
+        _local.TryRemove((channel.Value, member), out _);
+        await ChangeAsync(channel, member, Parse(member)?.N ?? "", ChannelEventTypes.PresenceLeave);
     }
 
     /// <summary>Reads the channel's current watchers (expired entries are removed first).</summary>
@@ -52,7 +68,14 @@ internal sealed partial class PresenceTracker(
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
         await db.SortedSetRemoveRangeByScoreAsync(channel.PresenceKey, double.NegativeInfinity, now);
         var members = await db.SortedSetRangeByRankAsync(channel.PresenceKey);
-        return new PresenceSnapshot(channel.Value, members.Length, [.. members.Select(m => m.ToString())]);
+        var users = members
+            .Select(m => Parse(m.ToString()))
+            .OfType<PresenceMember>()
+            .GroupBy(m => m.U, StringComparer.Ordinal)
+            .Select(g => new PresenceUser(g.First().N, g.Count()))
+            .OrderBy(u => u.Name, StringComparer.Ordinal)
+            .ToList();
+        return new PresenceSnapshot(channel.Value, members.Length, users);
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -96,7 +119,19 @@ internal sealed partial class PresenceTracker(
         }
     }
 
-    private async Task ChangeAsync(ChannelName channel, string clientId, string type)
+    private static PresenceMember? Parse(string member)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize(member, PresenceJson.Default.PresenceMember);
+        }
+        catch (JsonException)
+        {
+            return null; // written by an older version
+        }
+    }
+
+    private async Task ChangeAsync(ChannelName channel, string clientId, string displayName, string type)
     {
         try
         {
@@ -115,7 +150,7 @@ internal sealed partial class PresenceTracker(
             if (options.Value.PresenceJoinLeave)
             {
                 var count = await db.SortedSetLengthAsync(channel.PresenceKey, now.ToUnixTimeMilliseconds(), double.PositiveInfinity);
-                await ChannelPublisher.PublishEphemeralAsync(redis.GetSubscriber(), channel, type, ChannelEvent.ToData(new { clientId, count }));
+                await ChannelPublisher.PublishEphemeralAsync(redis.GetSubscriber(), channel, type, ChannelEvent.ToData(new { user = displayName, count }));
             }
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
@@ -133,3 +168,12 @@ internal sealed partial class PresenceTracker(
         public static partial void ChangeFailed(ILogger logger, string channel, string reason);
     }
 }
+
+/// <summary>A presence sorted-set member: client id, user id, display name (short keys: it is stored per watcher).</summary>
+/// <param name="C">Client id.</param>
+/// <param name="U">User id.</param>
+/// <param name="N">Display name.</param>
+internal sealed record PresenceMember(string C, string U, string N);
+
+[System.Text.Json.Serialization.JsonSerializable(typeof(PresenceMember))]
+internal sealed partial class PresenceJson : System.Text.Json.Serialization.JsonSerializerContext;

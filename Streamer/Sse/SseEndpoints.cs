@@ -1,10 +1,12 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using AiStreaming.Channels;
+using AiStreaming.Streamer.Auth;
 using AiStreaming.Streamer.Channels;
 using AiStreaming.Streamer.Presence;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
 namespace AiStreaming.Streamer.Sse;
@@ -12,7 +14,8 @@ namespace AiStreaming.Streamer.Sse;
 /// <summary>
 /// Plain Server-Sent Events for clients without SignalR (<c>curl -N</c>, the browser's EventSource): the same
 /// subscribe-and-recover rules as the hub, with positions in <c>id: {epoch}:{offset}</c> lines and resume through
-/// <c>Last-Event-ID</c> (WHATWG HTML, "Server-sent events").
+/// <c>Last-Event-ID</c> (WHATWG HTML, "Server-sent events"). A subscription token for the channel is required in
+/// <c>?token=</c> (EventSource cannot set headers): 403 <c>forbidden</c> or 401 <c>token_expired</c> otherwise.
 /// </summary>
 internal static class SseEndpoints
 {
@@ -44,13 +47,17 @@ internal static class SseEndpoints
         ChannelSubscriptions subscriptions,
         PresenceTracker presence,
         SseHeartbeats heartbeats,
+        SubscriptionGate gate,
+        UserLimits limits,
+        IOptions<StreamerSecurityOptions> security,
         CancellationToken cancellationToken)
     {
-        if (!ChannelName.TryParse(channel, out var name))
+        var (grant, refusal) = await gate.CheckAsync(channel, context.Request.Query["token"].FirstOrDefault(), null, "sse");
+        if (refusal is not null)
         {
-            return TypedResults.Problem(
-                "Expected a channel name like 'conv:{id}'.", statusCode: StatusCodes.Status400BadRequest, title: "invalid_channel");
+            return TypedResults.Problem(refusal.Reason, statusCode: refusal.StatusCode, title: refusal.Code);
         }
+        var name = grant!.Channel;
         var lastEventId = context.Request.Headers["Last-Event-ID"].FirstOrDefault() ?? context.Request.Query["lastEventId"].FirstOrDefault();
         long? since = null;
         string? epoch = null;
@@ -64,6 +71,29 @@ internal static class SseEndpoints
             (epoch, since) = (e, o);
         }
 
+        if (!limits.TryAcquireSubscription(grant.UserId, security.Value.MaxSubscriptionsPerUser))
+        {
+            gate.LogRefused("too_many_subscriptions", channel, "sse");
+            return TypedResults.Problem(
+                $"At most {security.Value.MaxSubscriptionsPerUser} subscriptions per user.",
+                statusCode: StatusCodes.Status429TooManyRequests, title: "too_many_subscriptions");
+        }
+        try
+        {
+            // The stream ends when the token expires: reconnect with a fresh token in the URL.
+            using var expiry = grant.LinkExpiry(cancellationToken, TimeProvider.System);
+            return await StreamAsync(context, name, since, epoch, grant, subscriptions, presence, heartbeats, expiry.Token);
+        }
+        finally
+        {
+            limits.ReleaseSubscription(grant.UserId);
+        }
+    }
+
+    private static async Task<Results<EmptyHttpResult, ProblemHttpResult>> StreamAsync(
+        HttpContext context, ChannelName name, long? since, string? epoch, SubscriptionGrant grant,
+        ChannelSubscriptions subscriptions, PresenceTracker presence, SseHeartbeats heartbeats, CancellationToken cancellationToken)
+    {
         ChannelSubscription subscription;
         try
         {
@@ -83,7 +113,7 @@ internal static class SseEndpoints
             context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
 
             var clientId = "sse-" + context.TraceIdentifier;
-            await presence.JoinAsync(name, clientId);
+            var member = await presence.JoinAsync(name, clientId, grant.UserId, grant.DisplayName);
             // A client that stopped reading is cut off: the resubscribe frame can't get through, so end the connection.
             using var stuck = subscription.Stuck.UnsafeRegister(static c => ((HttpContext)c!).Abort(), context);
             using var beat = heartbeats.Add(subscription.Events);
@@ -97,7 +127,7 @@ internal static class SseEndpoints
             }
             finally
             {
-                await presence.LeaveAsync(name, clientId);
+                await presence.LeaveAsync(name, member);
             }
         }
         return TypedResults.Empty;

@@ -36,6 +36,10 @@ public sealed class ApiFactory(
         ["Generation:DrainTimeout"] = "00:00:00",
         ["Outbox:PollInterval"] = "00:00:00.200",
         ["Logging:LogLevel:Default"] = "Warning",
+        ["Auth:SigningKey"] = TestAuth.SigningKey,
+        // Generous limits: tests that check them set their own.
+        ["Limits:PostsPerMinute"] = "10000",
+        ["Limits:MaxConcurrentGenerations"] = "1000",
     };
 
     /// <summary>
@@ -72,6 +76,31 @@ public sealed class ApiFactory(
     /// (<c>AppHost/Hosting/Runtime/ProjectDriver.cs</c>).
     /// </summary>
     public string Environment { get; init; } = "Development";
+
+    /// <summary>A client calling as <paramref name="userId"/> (a user token as Web attaches it).</summary>
+    /// <param name="userId">User id (<c>sub</c>).</param>
+    public HttpClient CreateClientFor(string userId)
+    {
+        var client = CreateClient();
+        client.DefaultRequestHeaders.Authorization = TestAuth.Bearer(userId);
+        return client;
+    }
+
+    /// <summary>A client without credentials.</summary>
+    public HttpClient CreateAnonymousClient()
+    {
+        var client = CreateClient();
+        client.DefaultRequestHeaders.Authorization = null;
+        return client;
+    }
+
+    /// <summary>Clients call as <see cref="TestAuth.DefaultUser"/> unless they say otherwise.</summary>
+    /// <param name="client">The new client.</param>
+    protected override void ConfigureClient(HttpClient client)
+    {
+        base.ConfigureClient(client);
+        client.DefaultRequestHeaders.Authorization = TestAuth.Bearer(TestAuth.DefaultUser);
+    }
 
     /// <inheritdoc/>
     protected override void ConfigureWebHost(IWebHostBuilder builder)

@@ -4,7 +4,10 @@ using Microsoft.Playwright;
 
 namespace AiStreaming.Tests.Browser;
 
-/// <summary>The chat page in a real browser against the running stack: resume after reload, tabs in sync.</summary>
+/// <summary>
+/// The chat page in a real browser against the running stack: resume after reload, tabs in sync, and two users in two
+/// browser contexts who never see each other's conversations.
+/// </summary>
 [Collection(StackCollection.Name)]
 public class ChatPageTests(StackFixture stack, BrowserFixture browser) : IClassFixture<BrowserFixture>
 {
@@ -15,7 +18,7 @@ public class ChatPageTests(StackFixture stack, BrowserFixture browser) : IClassF
     [Fact]
     public async Task Reloading_mid_stream_shows_the_text_so_far_and_continues_to_the_stored_text()
     {
-        await using var context = await browser.Browser.NewContextAsync();
+        await using var context = await SignedInContextAsync("reloader");
         var page = await context.NewPageAsync();
         var conversationId = await StartConversationAsync(page);
 
@@ -38,7 +41,7 @@ public class ChatPageTests(StackFixture stack, BrowserFixture browser) : IClassF
     [Fact]
     public async Task Two_tabs_on_one_conversation_show_the_same_text_including_a_tab_that_joins_mid_stream()
     {
-        await using var context = await browser.Browser.NewContextAsync();
+        await using var context = await SignedInContextAsync("tabs");
         var first = await context.NewPageAsync();
         await StartConversationAsync(first);
         var second = await context.NewPageAsync();
@@ -67,15 +70,17 @@ public class ChatPageTests(StackFixture stack, BrowserFixture browser) : IClassF
     public async Task The_browsers_EventSource_reads_the_sse_endpoint_through_web_and_rebuilds_the_stored_text()
     {
         var (conversationId, channel) = await stack.CreateConversationAsync();
-        await using var context = await browser.Browser.NewContextAsync();
+        await using var context = await SignedInContextAsync(stack.Session.Name); // the conversation's owner
         var page = await context.NewPageAsync();
         await page.GotoAsync(stack.WebUri.ToString());
 
         // A plain EventSource (no SignalR): named events, ids "{epoch}:{offset}", deltas concatenated until completed.
+        // EventSource cannot set headers: the subscription token goes in the URL.
         await page.EvaluateAsync("""
-            channel => {
+            async channel => {
               window.sse = { text: '', final: null, ids: [], opened: false };
-              const source = new EventSource(`/sse/${channel}`);
+              const { token } = await (await fetch(`/api/conversations/${channel.slice(5)}/token`)).json();
+              const source = new EventSource(`/sse/${channel}?token=${encodeURIComponent(token)}`);
               source.onopen = () => window.sse.opened = true;
               source.addEventListener('delta', e => { window.sse.text += JSON.parse(e.data).data.text; window.sse.ids.push(e.lastEventId); });
               source.addEventListener('message.completed', e => { window.sse.final = JSON.parse(e.data).data.text; source.close(); });
@@ -90,6 +95,47 @@ public class ChatPageTests(StackFixture stack, BrowserFixture browser) : IClassF
         Assert.Equal(stored.Content, result.GetProperty("text").GetString());
         Assert.Equal(stored.Content, result.GetProperty("final").GetString());
         Assert.All(result.GetProperty("ids").EnumerateArray(), id => Assert.Matches("^[0-9a-f]{12}:[0-9]+$", id.GetString()!));
+    }
+
+    [Fact]
+    public async Task Two_users_in_two_browsers_never_see_each_others_conversations()
+    {
+        await using var aliceContext = await SignedInContextAsync("Alice " + Guid.NewGuid().ToString("N")[..6]);
+        await using var bobContext = await SignedInContextAsync("Bob " + Guid.NewGuid().ToString("N")[..6]);
+        var alice = await aliceContext.NewPageAsync();
+        var aliceConversation = await StartConversationAsync(alice);
+        await SendAsync(alice, "Alice's private question");
+        await WaitForAssistantAsync(alice, m => m.Status == "completed", "Alice's reply");
+
+        var bob = await bobContext.NewPageAsync();
+        await bob.GotoAsync(new Uri(stack.WebUri, $"/c/{aliceConversation}").ToString());
+        await bob.GetByText("That conversation does not exist.").WaitForAsync(new() { Timeout = Timeout });
+
+        var bobState = await bob.EvaluateAsync<JsonElement>("() => window.aiStreaming.state()");
+        Assert.Equal(JsonValueKind.Null, bobState.GetProperty("conversationId").ValueKind);
+        Assert.Empty(bobState.GetProperty("messages").EnumerateArray());
+        Assert.Equal(0, await bob.Locator($"a[href='/c/{aliceConversation}']").CountAsync());
+        Assert.DoesNotContain("Alice's private question", await bob.ContentAsync());
+
+        // Bob's own conversation is his alone; Alice's list has hers and not his.
+        var bobConversation = await StartConversationAsync(bob);
+        await alice.ReloadAsync();
+        await alice.Locator($"a[href='/c/{aliceConversation}']").WaitForAsync(new() { Timeout = Timeout });
+        Assert.Equal(0, await alice.Locator($"a[href='/c/{bobConversation}']").CountAsync());
+    }
+
+    /// <summary>A browser context signed in through the development sign-in page as <paramref name="name"/>.</summary>
+    private async Task<IBrowserContext> SignedInContextAsync(string name)
+    {
+        var context = await browser.Browser.NewContextAsync();
+        var page = await context.NewPageAsync();
+        await page.GotoAsync(stack.WebUri.ToString()); // redirected to the sign-in page
+        await page.GetByTestId("signin-name").FillAsync(name);
+        await page.GetByTestId("signin-submit").ClickAsync();
+        await page.GetByTestId("user-name").WaitForAsync(new() { Timeout = Timeout });
+        Assert.Equal(name, await page.GetByTestId("user-name").InnerTextAsync());
+        await page.CloseAsync();
+        return context;
     }
 
     private async Task<Guid> StartConversationAsync(IPage page)

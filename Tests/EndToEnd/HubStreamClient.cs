@@ -12,20 +12,22 @@ public sealed class HubStreamClient : IAsyncDisposable
 {
     private readonly HubConnection _connection;
     private readonly string _channel;
-    private readonly HttpClient _web;
+    private readonly WebSession _session;
     private readonly CancellationTokenSource _stop = new();
     private Task _loop = Task.CompletedTask;
 
-    private HubStreamClient(Uri baseAddress, string channel)
+    private HubStreamClient(WebSession session, string channel)
     {
         _channel = channel;
-        _web = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(30) };
+        _session = session;
         _connection = new HubConnectionBuilder()
-            .WithUrl(new Uri(baseAddress, "/hubs/stream"), options =>
+            .WithUrl(new Uri(session.BaseAddress, "/hubs/stream"), options =>
             {
-                // Negotiate + WebSockets through Web's proxy, with cookies so YARP's session affinity applies.
+                // Negotiate + WebSockets through Web's proxy, with the session's cookies: sign-in, and YARP's
+                // session affinity (a copy, so clients of one session get their own affinity).
                 options.Transports = HttpTransportType.WebSockets;
                 options.Cookies = new System.Net.CookieContainer();
+                options.Cookies.Add(session.Cookies.GetAllCookies());
             })
             .WithAutomaticReconnect(new ForeverRetryPolicy())
             .Build();
@@ -39,9 +41,9 @@ public sealed class HubStreamClient : IAsyncDisposable
     /// <paramref name="epoch"/> when given.
     /// </summary>
     public static async Task<HubStreamClient> StartAsync(
-        Uri baseAddress, string channel, long? sinceOffset = null, string? epoch = null, CancellationToken cancellationToken = default)
+        WebSession session, string channel, long? sinceOffset = null, string? epoch = null, CancellationToken cancellationToken = default)
     {
-        var client = new HubStreamClient(baseAddress, channel);
+        var client = new HubStreamClient(session, channel);
         if (sinceOffset is { } since && epoch is not null)
         {
             client.Transcript.Seed(epoch, since);
@@ -84,14 +86,16 @@ public sealed class HubStreamClient : IAsyncDisposable
                 }
                 var (epoch, offset) = Transcript.Position;
                 long? since = epoch is null ? null : offset;
-                var events = _connection.StreamAsync<ChannelEvent>("Subscribe", _channel, since, epoch, _stop.Token);
+                // A fresh subscription token for every subscribe, as the web client refreshes before expiry.
+                var token = await _session.GetTokenAsync(_channel, _stop.Token);
+                var events = _connection.StreamAsync<ChannelEvent>("Subscribe", _channel, since, epoch, token, _stop.Token);
                 await foreach (var e in events)
                 {
                     Transcript.OnEvent(e);
                     if (e.Type == ChannelEventTypes.Subscribed && !e.Data!.Value.GetProperty("recovered").GetBoolean())
                     {
                         // Not recovered: like the web client, load the conversation's state from the Api.
-                        await Transcript.ResyncFromApiAsync(_web, _channel, _stop.Token);
+                        await Transcript.ResyncFromApiAsync(_session.Http, _channel, _stop.Token);
                     }
                 }
             }
@@ -118,7 +122,6 @@ public sealed class HubStreamClient : IAsyncDisposable
         {
         }
         await _connection.DisposeAsync();
-        _web.Dispose();
         _stop.Dispose();
     }
 

@@ -12,16 +12,20 @@ namespace AiStreaming.Tests.EndToEnd;
 public sealed class SseStreamClient : IAsyncDisposable
 {
     private readonly HttpClient _http;
+    private readonly WebSession _session;
     private readonly string _channel;
     private readonly CancellationTokenSource _stop = new();
     private Task _loop = Task.CompletedTask;
 
-    private SseStreamClient(Uri baseAddress, string channel)
+    private SseStreamClient(WebSession session, string channel)
     {
         _channel = channel;
-        _http = new HttpClient(new SocketsHttpHandler { CookieContainer = new CookieContainer() })
+        _session = session;
+        var cookies = new CookieContainer();
+        cookies.Add(session.Cookies.GetAllCookies());
+        _http = new HttpClient(new SocketsHttpHandler { CookieContainer = cookies })
         {
-            BaseAddress = baseAddress,
+            BaseAddress = session.BaseAddress,
             Timeout = Timeout.InfiniteTimeSpan,
         };
     }
@@ -36,9 +40,9 @@ public sealed class SseStreamClient : IAsyncDisposable
     public int Connections { get; private set; }
 
     /// <summary>Connects and reads <paramref name="channel"/> live.</summary>
-    public static async Task<SseStreamClient> StartAsync(Uri baseAddress, string channel)
+    public static async Task<SseStreamClient> StartAsync(WebSession session, string channel)
     {
-        var client = new SseStreamClient(baseAddress, channel);
+        var client = new SseStreamClient(session, channel);
         client._loop = Task.Run(client.RunAsync);
         await client.Transcript.WaitUntilAsync(t => t.Subscriptions.Count > 0, TimeSpan.FromSeconds(30), "the first SSE subscription");
         return client;
@@ -50,7 +54,9 @@ public sealed class SseStreamClient : IAsyncDisposable
         {
             try
             {
-                using var request = new HttpRequestMessage(HttpMethod.Get, $"/sse/{_channel}");
+                // A fresh subscription token on every (re)connect: EventSource's URL carries it.
+                var token = await _session.GetTokenAsync(_channel, _stop.Token);
+                using var request = new HttpRequestMessage(HttpMethod.Get, $"/sse/{_channel}?token={Uri.EscapeDataString(token)}");
                 if (LastEventId is not null)
                 {
                     request.Headers.Add("Last-Event-ID", LastEventId);
@@ -67,7 +73,7 @@ public sealed class SseStreamClient : IAsyncDisposable
                     if (e.Type == ChannelEventTypes.Subscribed && !e.Data!.Value.GetProperty("recovered").GetBoolean())
                     {
                         // Not recovered: like the web client, load the conversation's state from the Api.
-                        await Transcript.ResyncFromApiAsync(_http, _channel, _stop.Token);
+                        await Transcript.ResyncFromApiAsync(_session.Http, _channel, _stop.Token);
                     }
                     if (item.EventId is { Length: > 0 } id)
                     {

@@ -1,6 +1,7 @@
 using System.Net.Http.Json;
 using System.Text.Json;
 using AiStreaming.AppHost.Hosting;
+using AiStreaming.Tests.Infrastructure;
 using Npgsql;
 
 namespace AiStreaming.Tests.EndToEnd;
@@ -20,8 +21,11 @@ public sealed class StackFixture : IAsyncLifetime
     /// <summary>Web's address: the single origin clients use (it proxies /api, /hubs and /sse).</summary>
     public Uri WebUri { get; private set; } = null!;
 
-    /// <summary>An HTTP client for Web.</summary>
-    public HttpClient Web { get; private set; } = null!;
+    /// <summary>An HTTP client for Web, signed in as <see cref="Session"/>'s user.</summary>
+    public HttpClient Web => Session.Http;
+
+    /// <summary>The default signed-in session of the tests (user "e2e").</summary>
+    public WebSession Session { get; private set; } = null!;
 
     /// <summary>Npgsql connection string of the messages database.</summary>
     public string MessagesConnectionString { get; private set; } = "";
@@ -38,19 +42,27 @@ public sealed class StackFixture : IAsyncLifetime
             .WithEnvironment("SimulatedModel__MaxTokens", "260")
             // A killed Api's generations are failed quickly once an Api is back.
             .WithEnvironment("Generation__LeaseDuration", "00:00:03")
-            .WithEnvironment("Generation__SweepInterval", "00:00:01");
+            .WithEnvironment("Generation__SweepInterval", "00:00:01")
+            // The suite posts as one user much faster than a person: the limits have their own tests.
+            .WithEnvironment("Limits__PostsPerMinute", "100000")
+            .WithEnvironment("Limits__MaxConcurrentGenerations", "1000");
         // Heartbeats every second instead of 15 s, so a test can see them without waiting.
         builder.GetProject("streamer").WithEnvironment("Streamer__SseHeartbeatInterval", "00:00:01");
+        // A key the tests know, so they can call the Api and the streamers directly and forge tokens.
+        foreach (var project in new[] { "api", "streamer", "web" })
+        {
+            builder.GetProject(project).WithEnvironment("Auth__SigningKey", TestAuth.SigningKey);
+        }
         _app = await builder.BuildAsync(cts.Token);
         await _app.StartAsync(cts.Token);
         WebUri = _app.GetEndpoint("web");
-        Web = new HttpClient { BaseAddress = WebUri, Timeout = TimeSpan.FromSeconds(30) };
+        Session = await WebSession.SignInAsync(WebUri, "e2e");
         MessagesConnectionString = (await _app.GetConnectionStringAsync("messages"))!;
     }
 
     public async Task DisposeAsync()
     {
-        Web?.Dispose();
+        Session?.Dispose();
         if (_app is not null)
         {
             await _app.DisposeAsync();
@@ -66,6 +78,10 @@ public sealed class StackFixture : IAsyncLifetime
         var id = body.GetProperty("id").GetGuid();
         return (id, $"conv:{id:D}");
     }
+
+    /// <summary>The SSE URL of <paramref name="channel"/> with a subscription token of <see cref="Session"/>'s user.</summary>
+    public async Task<string> SseUrlAsync(string channel) =>
+        $"/sse/{channel}?token={Uri.EscapeDataString(await Session.GetTokenAsync(channel))}";
 
     /// <summary>Posts a user message through Web's proxy; returns the assistant message id.</summary>
     public async Task<Guid> PostMessageAsync(Guid conversationId, string content)

@@ -16,7 +16,7 @@ public class StreamingTests(StackFixture stack)
     public async Task Message_posted_through_web_streams_every_delta_to_a_signalr_client_and_equals_the_stored_text()
     {
         var (conversationId, channel) = await stack.CreateConversationAsync();
-        await using var client = await HubStreamClient.StartAsync(stack.WebUri, channel);
+        await using var client = await HubStreamClient.StartAsync(stack.Session, channel);
 
         var messageId = await stack.PostMessageAsync(conversationId, "Explain backpressure in streaming systems");
         await client.Transcript.WaitUntilAsync(t => t.Terminal(messageId) is not null, ReplyTimeout, "the reply to complete");
@@ -36,7 +36,7 @@ public class StreamingTests(StackFixture stack)
     public async Task A_client_joining_mid_stream_replays_the_reply_from_its_start()
     {
         var (conversationId, channel) = await stack.CreateConversationAsync();
-        await using var first = await HubStreamClient.StartAsync(stack.WebUri, channel);
+        await using var first = await HubStreamClient.StartAsync(stack.Session, channel);
         var messageId = await stack.PostMessageAsync(conversationId, "Tell me about epochs and offsets");
         await first.Transcript.WaitUntilAsync(t => t.TextLength(messageId) > 50, ReplyTimeout, "the reply to be under way");
 
@@ -44,7 +44,7 @@ public class StreamingTests(StackFixture stack)
         var message = await stack.Web.GetFromJsonAsync<System.Text.Json.JsonElement>($"/api/conversations/{conversationId}/messages/{messageId}");
         var epoch = message.GetProperty("epoch").GetString()!;
         var startOffset = message.GetProperty("startOffset").GetInt64();
-        await using var late = await HubStreamClient.StartAsync(stack.WebUri, channel, startOffset - 1, epoch);
+        await using var late = await HubStreamClient.StartAsync(stack.Session, channel, startOffset - 1, epoch);
 
         await late.Transcript.WaitUntilAsync(t => t.Terminal(messageId) is not null, ReplyTimeout, "the late client to see the end");
         Assert.True(late.Transcript.Subscriptions[0].Recovered);
@@ -56,12 +56,14 @@ public class StreamingTests(StackFixture stack)
     [Fact]
     public async Task Hub_rejects_an_invalid_channel_with_a_typed_error()
     {
-        await using var connection = new HubConnectionBuilder().WithUrl(new Uri(stack.WebUri, "/hubs/stream")).Build();
+        await using var connection = new HubConnectionBuilder()
+            .WithUrl(new Uri(stack.WebUri, "/hubs/stream"), options => options.Cookies = stack.Session.Cookies)
+            .Build();
         await connection.StartAsync();
 
         var error = await Assert.ThrowsAsync<HubException>(async () =>
         {
-            await foreach (var _ in connection.StreamAsync<ChannelEvent>("Subscribe", "not a channel", null, null))
+            await foreach (var _ in connection.StreamAsync<ChannelEvent>("Subscribe", "not a channel", null, null, null))
             {
             }
         });
@@ -72,7 +74,7 @@ public class StreamingTests(StackFixture stack)
     public async Task Sse_serves_an_event_stream_and_resumes_from_Last_Event_ID()
     {
         var (conversationId, channel) = await stack.CreateConversationAsync();
-        await using var sse = await SseStreamClient.StartAsync(stack.WebUri, channel);
+        await using var sse = await SseStreamClient.StartAsync(stack.Session, channel);
         var messageId = await stack.PostMessageAsync(conversationId, "What is SSE?");
         await sse.Transcript.WaitUntilAsync(t => t.Terminal(messageId) is not null, ReplyTimeout, "the SSE reply to complete");
         var stored = await stack.ReadStoredMessageAsync(messageId);
@@ -81,7 +83,7 @@ public class StreamingTests(StackFixture stack)
 
         // Resume from the middle of the reply with Last-Event-ID: the rest is replayed, first frame says recovered.
         var (epoch, top) = sse.Transcript.Position;
-        using var request = new HttpRequestMessage(HttpMethod.Get, $"/sse/{channel}");
+        using var request = new HttpRequestMessage(HttpMethod.Get, await stack.SseUrlAsync(channel));
         request.Headers.Add("Last-Event-ID", $"{epoch}:{top - 3}");
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
         using var response = await stack.Web.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cts.Token);
@@ -112,7 +114,7 @@ public class StreamingTests(StackFixture stack)
     {
         var (_, channel) = await stack.CreateConversationAsync();
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
-        using var response = await stack.Web.GetAsync($"/sse/{channel}", HttpCompletionOption.ResponseHeadersRead, cts.Token);
+        using var response = await stack.Web.GetAsync(await stack.SseUrlAsync(channel), HttpCompletionOption.ResponseHeadersRead, cts.Token);
         using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(cts.Token));
 
         var lines = new List<string>();
@@ -134,7 +136,7 @@ public class StreamingTests(StackFixture stack)
     public async Task Sse_rejects_a_malformed_Last_Event_ID_with_problem_details()
     {
         var (_, channel) = await stack.CreateConversationAsync();
-        using var request = new HttpRequestMessage(HttpMethod.Get, $"/sse/{channel}");
+        using var request = new HttpRequestMessage(HttpMethod.Get, await stack.SseUrlAsync(channel));
         request.Headers.Add("Last-Event-ID", "garbage");
 
         using var response = await stack.Web.SendAsync(request);

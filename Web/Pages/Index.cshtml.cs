@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 
@@ -5,8 +6,9 @@ namespace AiStreaming.Web.Pages;
 
 /// <summary>
 /// The chat page, served at <c>/</c> and <c>/c/{id}</c> (the selected conversation, so a reload keeps it).
-/// The page is a shell: <c>wwwroot/js/chat.js</c> loads conversations from <c>/api</c> and streams from <c>/hubs/stream</c>.
+/// Requires a signed-in user (else redirects to <c>/account/signin</c>). The page is a shell: <c>wwwroot/js/chat.js</c> loads conversations from <c>/api</c> and streams from <c>/hubs/stream</c>.
 /// </summary>
+[Authorize]
 public sealed class IndexModel : PageModel
 {
     /// <summary>Conversation selected by the URL, if any.</summary>

@@ -1,3 +1,4 @@
+using AiStreaming.Web.Security;
 using Microsoft.Extensions.Options;
 using Yarp.ReverseProxy.Configuration;
 
@@ -36,7 +37,7 @@ public static class ProxyExtensions
             return new InMemoryConfigProvider(StreamingProxyConfig.Routes, StreamingProxyConfig.Clusters(options));
         });
         builder.Services.AddSingleton<IProxyConfigProvider>(services => services.GetRequiredService<InMemoryConfigProvider>());
-        builder.Services.AddReverseProxy();
+        builder.Services.AddReverseProxy().AddUserTokenTransform(); // user token from the cookie (Security/WebAuthExtensions.cs)
 
         return builder;
     }

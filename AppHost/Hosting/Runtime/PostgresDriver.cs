@@ -54,6 +54,21 @@ internal sealed class PostgresDriver(HostContext host, PostgresServerResource re
         return password;
     }
 
+    /// <summary>The password of a database's owner role: read from the data root, or made and stored there.</summary>
+    public static string LoadOrCreateOwnerPassword(string dataRoot, PostgresServerResource server, PostgresDatabaseResource database)
+    {
+        var passwordFile = Path.Combine(dataRoot, $"{server.Name}.{database.DatabaseName}.password");
+        if (File.Exists(passwordFile))
+        {
+            return File.ReadAllText(passwordFile).Trim();
+        }
+        Directory.CreateDirectory(dataRoot);
+        var password = RandomNumberGenerator.GetString(PasswordAlphabet, 32);
+        File.WriteAllText(passwordFile, password + "\n");
+        Posix.SetMode(passwordFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        return password; // applied (CREATE/ALTER ROLE) when the server becomes healthy
+    }
+
     public override IEnumerable<string> CheckPrerequisites()
     {
         if (HostTools.PostgresBin is null)
@@ -152,19 +167,58 @@ internal sealed class PostgresDriver(HostContext host, PostgresServerResource re
     {
         await using var connection = new NpgsqlConnection(AdminConnectionString());
         await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+        // The role statements carry a password: keep them out of the server log even if one fails.
+        await ExecuteAsync(connection, "SET log_statement = 'none'; SET log_min_error_statement = 'panic'", cancellationToken).ConfigureAwait(false);
         foreach (var database in resource.Databases.Where(d => d.ExternalConnectionString is null))
         {
+            // Names were validated by AddDatabase (letters, digits, '_', '-'), so quoting them is enough; the
+            // password is [A-Za-z0-9] only.
+            var role = database.OwnerRole;
+            await using (var roleExists = new NpgsqlCommand("SELECT 1 FROM pg_roles WHERE rolname = $1", connection) { Parameters = { new() { Value = role } } })
+            {
+                var verb = await roleExists.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is null ? "CREATE" : "ALTER";
+                // LOGIN, not SUPERUSER; CREATEDB so the Api can create its database when handed a server without it.
+                await ExecuteAsync(connection, $"{verb} ROLE \"{role}\" LOGIN NOSUPERUSER NOCREATEROLE CREATEDB PASSWORD '{database.OwnerPassword}'", cancellationToken).ConfigureAwait(false);
+            }
             await using var exists = new NpgsqlCommand("SELECT 1 FROM pg_database WHERE datname = $1", connection)
             {
                 Parameters = { new() { Value = database.DatabaseName } },
             };
             if (await exists.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is null)
             {
-                // The name was validated by AddDatabase (letters, digits, '_', '-'), so quoting it is enough.
-                await using var create = new NpgsqlCommand($"CREATE DATABASE \"{database.DatabaseName}\"", connection);
-                await create.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                await ExecuteAsync(connection, $"CREATE DATABASE \"{database.DatabaseName}\" OWNER \"{role}\"", cancellationToken).ConfigureAwait(false);
             }
+            else
+            {
+                await ExecuteAsync(connection, $"ALTER DATABASE \"{database.DatabaseName}\" OWNER TO \"{role}\"", cancellationToken).ConfigureAwait(false);
+            }
+            await TransferSchemaAsync(database, role, cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    // The role owns the public schema and everything in it, including tables made by the superuser before roles existed.
+    private async Task TransferSchemaAsync(PostgresDatabaseResource database, string role, CancellationToken cancellationToken)
+    {
+        var builder = new NpgsqlConnectionStringBuilder(resource.BuildConnectionString(database.DatabaseName)) { Pooling = false, Timeout = 3 };
+        await using var connection = new NpgsqlConnection(builder.ConnectionString);
+        await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await ExecuteAsync(connection, $$"""
+            ALTER SCHEMA public OWNER TO "{{role}}";
+            DO $$ DECLARE r record; BEGIN
+              FOR r IN SELECT c.relname, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                       WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm') AND pg_get_userbyid(c.relowner) <> '{{role}}'
+              LOOP
+                EXECUTE format('ALTER %s public.%I OWNER TO %I',
+                  CASE r.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW' ELSE 'TABLE' END, r.relname, '{{role}}');
+              END LOOP;
+            END $$;
+            """, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async Task ExecuteAsync(NpgsqlConnection connection, string sql, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
     private string AdminConnectionString() =>

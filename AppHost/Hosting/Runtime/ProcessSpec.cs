@@ -11,6 +11,9 @@ internal sealed record ProcessSpec(string FileName, IReadOnlyList<string> Argume
     /// <summary>Run as the <c>postgres</c> user (only has an effect when the AppHost is root).</summary>
     public bool RunAsPostgresUser { get; init; }
 
+    /// <summary>Run as this local user (only has an effect when the AppHost is root); overrides <see cref="RunAsPostgresUser"/>.</summary>
+    public string? RunAsUser { get; init; }
+
     /// <summary>The signal the child gets when the AppHost dies (a <c>setpriv --pdeathsig</c> name: TERM, INT).</summary>
     public string DeathSignal { get; init; } = "TERM";
 
@@ -29,10 +32,12 @@ internal sealed record ProcessSpec(string FileName, IReadOnlyList<string> Argume
             RedirectStandardError = true,
             WorkingDirectory = WorkingDirectory,
         };
-        if (RunAsPostgresUser && Posix.IsRoot)
+        if ((RunAsUser ?? (RunAsPostgresUser ? "postgres" : null)) is { } user && Posix.IsRoot)
         {
-            info.ArgumentList.Add("--reuid=postgres");
-            info.ArgumentList.Add("--regid=postgres");
+            // Numeric ids: a user's primary group need not share its name (nobody's is nogroup on Debian).
+            var (uid, gid) = Posix.GetUser(user);
+            info.ArgumentList.Add(FormattableString.Invariant($"--reuid={uid}"));
+            info.ArgumentList.Add(FormattableString.Invariant($"--regid={gid}"));
             info.ArgumentList.Add("--init-groups");
         }
         info.ArgumentList.Add("--pdeathsig");

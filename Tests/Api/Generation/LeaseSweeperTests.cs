@@ -57,7 +57,7 @@ public class LeaseSweeperTests(ServersFixture servers)
     public async Task Expired_leases_are_swept_when_the_Api_starts()
     {
         var conversation = Guid.NewGuid();
-        await servers.ExecuteAsync("INSERT INTO conversations (id, title) VALUES (@id, 'orphan')", ("id", conversation));
+        await servers.ExecuteAsync("INSERT INTO conversations (id, user_id, title) VALUES (@id, 'test-user', 'orphan')", ("id", conversation));
         var messageId = await InsertStreamingReplyAsync(conversation, "left behind", "now() - interval '1 second'");
 
         await using var api = new ApiFactory(servers, new Dictionary<string, string?> { ["Generation:SweepInterval"] = "01:00:00" });

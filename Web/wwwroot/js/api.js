@@ -1,4 +1,5 @@
-// Client of the Api behind Web's proxy (docs/protocol.md, "Api"). Same origin: no CORS, cookies flow.
+// Client of the Api behind Web's proxy (docs/protocol.md, "Api"). Same origin: no CORS, the sign-in cookie flows.
+// Every call carries X-Requested-With: Web refuses state-changing /api calls without it (CSRF, docs/security.md).
 
 /** An Api answer other than 2xx; `problem` is the ProblemDetails / ValidationProblem body when there is one. */
 export class ApiError extends Error {
@@ -21,11 +22,16 @@ async function request(method, url, body, headers = {}) {
     credentials: 'same-origin',
     headers: {
       Accept: 'application/json',
+      'X-Requested-With': 'fetch',
       ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
       ...headers,
     },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
+  if (response.status === 401) {
+    // The sign-in expired: go to the sign-in page and come back here.
+    location.assign(`/account/signin?ReturnUrl=${encodeURIComponent(location.pathname)}`);
+  }
   if (!response.ok) {
     let problem = null;
     try { problem = await response.json(); } catch { /* not JSON: the status says enough */ }
@@ -43,6 +49,12 @@ export const api = {
 
   /** @returns {Promise<{id, title, channel, messages}>} */
   createConversation: title => request('POST', '/api/conversations', title ? { title } : {}),
+
+  /**
+   * A subscription token for the conversation's channel (owner only; 404 otherwise).
+   * @returns {Promise<{channel, token, expiresAt}>}
+   */
+  subscriptionToken: id => request('GET', `${conversation(id)}/token`),
 
   /** @returns {Promise<{id, title, channel, messages}>} rejects with ApiError 404 when unknown */
   getConversation: id => request('GET', conversation(id)),

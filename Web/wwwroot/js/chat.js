@@ -216,10 +216,16 @@ function showComposerError(text) {
   ui.composerError.hidden = !text;
 }
 
-function setPresence(count) {
+/** Shows the watcher count; with `users` ({name, tabs}[] from GetPresence), who they are. */
+function setPresence(count, users) {
   if (typeof count !== 'number') return;
   ui.presence.dataset.count = String(count);
   ui.presence.textContent = `${count} watching`;
+  if (Array.isArray(users)) {
+    const names = users.map(user => (user.tabs > 1 ? `${user.name} (${user.tabs} tabs)` : user.name)).join(', ');
+    ui.presence.dataset.users = names;
+    ui.presence.title = names;
+  }
 }
 
 function setTitle(title) {
@@ -336,6 +342,7 @@ function applyEvent(event) {
     case 'presence.join':
     case 'presence.leave':
       setPresence(data.count);
+      refreshPresence(view.channel);
       break;
     default:
       break; // unknown types are ignored: the protocol may grow
@@ -390,10 +397,13 @@ async function reload(position) {
 }
 
 function onSubscribed(frame) {
-  const channel = frame.channel ?? view.channel;
-  client.connection.invoke('GetPresence', channel)
+  refreshPresence(frame.channel ?? view.channel);
+}
+
+function refreshPresence(channel) {
+  client.connection.invoke('GetPresence', channel, view.subscription?.token ?? null)
     .then(presence => {
-      if (channel === view.channel) setPresence(presence?.count);
+      if (channel === view.channel) setPresence(presence?.count, presence?.users);
     })
     .catch(error => console.warn('aiStreaming: GetPresence failed', error));
 }
@@ -460,6 +470,7 @@ async function openConversation(id, { push = false } = {}) {
   renderConversation(messages);
   const start = startingPoint(messages);
   view.subscription = client.subscribe(view.channel, start, {
+    getToken: () => api.subscriptionToken(id),
     onEvent: applyEvent,
     onSubscribed,
     reload,
@@ -583,7 +594,9 @@ async function sendMessage() {
     }
     showComposerError(error instanceof ApiError && error.status === 409
       ? 'A reply is still streaming: wait for it or stop it.'
-      : `Could not send: ${error.message}`);
+      : error instanceof ApiError && error.status === 429
+        ? `Slow down: ${error.message}`
+        : `Could not send: ${error.message}`);
   } finally {
     view.sending = false;
     updateComposer();

@@ -18,6 +18,10 @@ export function retryDelay(attempt) {
 export const sleep = ms => new Promise(resolve => setTimeout(resolve, ms));
 
 const isHubError = error => /HubException/.test(error?.message ?? '');
+const isTokenError = error => /HubException: (forbidden|token_expired)/.test(error?.message ?? '');
+
+// Refresh a subscription token when this share of its lifetime has passed (resubscribing from the last position).
+const TOKEN_REFRESH_SHARE = 0.8;
 
 /**
  * One hub connection per page, reconnecting forever. `state` is one of
@@ -117,6 +121,8 @@ export class StreamClient {
  *   history could not fill the gap (`recovered: false`): load the state from the Api; events that arrive
  *   meanwhile are held and delivered after it. Return a position to replay from instead (e.g. the start of
  *   a reply that was already streaming), or null to go on live.
+ * @property {() => Promise<{token: string, expiresAt: string}>} getToken a subscription token for the channel
+ *   (`GET /api/conversations/{id}/token`); called before each subscribe when the last one is near expiry
  * @property {(frame: object) => void} [onSubscribed] the `subscribed` frame
  * @property {(error: Error) => void} [onError] a stream that ended with a hub error (it is retried)
  */
@@ -138,6 +144,8 @@ export class ChannelSubscription {
   #live = false;
   #disposed = false;
   #offConnected;
+  #token = null;
+  #refreshTimer = null;
 
   constructor(client, channel, start, handlers) {
     this.#client = client;
@@ -158,12 +166,32 @@ export class ChannelSubscription {
     return this.#held !== null;
   }
 
+  /** The subscription token last used (for GetPresence), or null before the first subscribe. */
+  get token() {
+    return this.#token?.value ?? null;
+  }
+
   /** Unsubscribes (cancels the hub stream); no handler is called afterwards. */
   dispose() {
     this.#disposed = true;
     this.#generation++;
     this.#closeStream();
     this.#offConnected();
+    clearTimeout(this.#refreshTimer);
+  }
+
+  /** The subscription token, fetched again when missing or past {@link TOKEN_REFRESH_SHARE} of its lifetime. */
+  async #currentToken() {
+    const now = Date.now();
+    if (!this.#token || now >= this.#token.refreshAt) {
+      const answer = await this.#handlers.getToken();
+      const expiresAt = Date.parse(answer.expiresAt);
+      this.#token = { value: answer.token, refreshAt: now + (expiresAt - now) * TOKEN_REFRESH_SHARE };
+      clearTimeout(this.#refreshTimer);
+      // Before it expires: resubscribe from the current position with a fresh token (no gap, no duplicate).
+      this.#refreshTimer = setTimeout(() => this.#resubscribe(), Math.max(1000, this.#token.refreshAt - now));
+    }
+    return this.#token.value;
   }
 
   #resubscribe() {
@@ -171,18 +199,27 @@ export class ChannelSubscription {
   }
 
   // Opens a new hub stream from `position`. Every stream has a generation: callbacks of an older one are ignored.
-  #open() {
+  async #open() {
     const generation = ++this.#generation;
     this.#closeStream();
     this.#held = null;
     this.#live = false;
     if (this.#disposed || !this.#client.isConnected) return; // onConnected resubscribes
 
+    let token;
+    try {
+      token = await this.#currentToken();
+    } catch (error) {
+      this.#ended(generation, error);
+      return;
+    }
+    if (generation !== this.#generation || this.#disposed || !this.#client.isConnected) return;
+
     const { epoch, offset } = this.position;
     const sinceOffset = epoch ? offset : null; // an offset means nothing without its epoch
     try {
       this.#stream = this.#client.connection
-        .stream('Subscribe', this.channel, sinceOffset, epoch || null)
+        .stream('Subscribe', this.channel, sinceOffset, epoch || null, token)
         .subscribe({
           next: item => {
             if (generation === this.#generation) this.#receive(item, generation);
@@ -280,6 +317,7 @@ export class ChannelSubscription {
   #ended(generation, error) {
     if (generation !== this.#generation || this.#disposed) return;
     this.#stream = null;
+    if (error && isTokenError(error)) this.#token = null; // fetch a fresh one on the retry
     if (error && isHubError(error)) this.#handlers.onError?.(error);
     // When the connection drops, SignalR fails its streams before it starts reconnecting; by the time
     // this timer fires the connection is reconnecting and #open waits for onConnected instead.

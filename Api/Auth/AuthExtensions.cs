@@ -1,0 +1,77 @@
+using System.Security.Claims;
+using System.Threading.RateLimiting;
+using AiStreaming.Channels.Security;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.Extensions.Options;
+
+namespace AiStreaming.Api.Auth;
+
+/// <summary>
+/// Who calls the Api: every conversation endpoint requires a user token (JWT bearer issued by Web, validated with
+/// the shared <c>Auth:SigningKey</c>, <see cref="UserTokens.ValidationParameters"/>). The Api issues subscription
+/// tokens (<see cref="SubscriptionTokens"/>) and limits posts per user (<see cref="PostsPolicy"/>).
+/// </summary>
+public static class AuthExtensions
+{
+    /// <summary>Rate-limiter policy of state-changing calls: <see cref="ApiLimitsOptions.PostsPerMinute"/> per user.</summary>
+    public const string PostsPolicy = "posts-per-user";
+
+    /// <summary>
+    /// Adds <see cref="AuthOptions"/> (section <c>Auth</c>, validated on start), JwtBearer authentication,
+    /// authorization, <see cref="SubscriptionTokens"/>, <see cref="ApiLimitsOptions"/> and the rate limiter
+    /// (rejections: 429 ProblemDetails with <c>Retry-After</c>).
+    /// </summary>
+    /// <param name="builder">The application builder.</param>
+    /// <returns>The same builder.</returns>
+    public static IHostApplicationBuilder AddApiAuth(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<ApiLimitsOptions>().BindConfiguration(ApiLimitsOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer();
+        builder.Services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme)
+            .Configure<IOptions<AuthOptions>>((bearer, auth) =>
+            {
+                bearer.MapInboundClaims = false;
+                bearer.TokenValidationParameters = UserTokens.ValidationParameters(auth.Value);
+            });
+        builder.Services.AddAuthorization();
+        builder.Services.AddSingleton(sp => new SubscriptionTokens(
+            sp.GetRequiredService<IOptions<AuthOptions>>().Value, sp.GetRequiredService<TimeProvider>()));
+
+        builder.Services.AddRateLimiter(limiter =>
+        {
+            limiter.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
+            limiter.OnRejected = async (context, cancellationToken) =>
+            {
+                if (context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter))
+                {
+                    context.HttpContext.Response.Headers.RetryAfter = ((int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                }
+                await TypedResults.Problem(
+                    title: "Too many requests",
+                    detail: "You are sending messages too fast; wait a moment and retry.",
+                    statusCode: StatusCodes.Status429TooManyRequests).ExecuteAsync(context.HttpContext);
+            };
+            limiter.AddPolicy(PostsPolicy, context =>
+            {
+                var limits = context.RequestServices.GetRequiredService<IOptions<ApiLimitsOptions>>().Value;
+                return RateLimitPartition.GetFixedWindowLimiter(
+                    UserTokens.UserId(context.User) ?? "anonymous",
+                    _ => new FixedWindowRateLimiterOptions
+                    {
+                        PermitLimit = limits.PostsPerMinute,
+                        Window = TimeSpan.FromMinutes(1),
+                        QueueLimit = 0,
+                    });
+            });
+        });
+        return builder;
+    }
+
+    /// <summary>The caller's user id (<c>sub</c>); the endpoints require an authenticated user.</summary>
+    /// <param name="user">The request's principal.</param>
+    /// <exception cref="InvalidOperationException">Called on an anonymous request (authorization should have refused it).</exception>
+    public static string RequireUserId(this ClaimsPrincipal user) =>
+        UserTokens.UserId(user) ?? throw new InvalidOperationException("The endpoint requires an authenticated user.");
+}

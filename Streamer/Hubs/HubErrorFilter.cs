@@ -1,0 +1,37 @@
+using Microsoft.AspNetCore.SignalR;
+
+namespace AiStreaming.Streamer.Hubs;
+
+/// <summary>
+/// Logging of hub errors, once each: a <see cref="HubException"/> is the typed answer to bad client input (already
+/// logged once at Information where it was decided, e.g. by the subscription gate) and is not logged again; any other
+/// exception of a hub method is a server fault and is logged here at Error with its stack trace. SignalR's own
+/// dispatcher, which logs every failed invocation with a stack trace at Error, is therefore raised to Critical in
+/// appsettings.json (category <c>Microsoft.AspNetCore.SignalR.Internal.DefaultHubDispatcher</c>).
+/// </summary>
+/// <remarks>
+/// For a streaming method the filter sees the call that creates the stream; the hub's streaming loop throws only
+/// <see cref="HubException"/>s by design (Redis failures are mapped to <c>unavailable</c>).
+/// </remarks>
+internal sealed partial class HubErrorFilter(ILogger<HubErrorFilter> logger) : IHubFilter
+{
+    /// <inheritdoc/>
+    public async ValueTask<object?> InvokeMethodAsync(HubInvocationContext invocationContext, Func<HubInvocationContext, ValueTask<object?>> next)
+    {
+        try
+        {
+            return await next(invocationContext);
+        }
+        catch (Exception ex) when (ex is not HubException and not OperationCanceledException)
+        {
+            Log.Failed(logger, invocationContext.HubMethodName, ex);
+            throw;
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(LogLevel.Error, "Hub method {Method} failed")]
+        public static partial void Failed(ILogger logger, string method, Exception exception);
+    }
+}

@@ -102,7 +102,8 @@ public sealed class SubscriberTally(MeasureWindow window, Action<Guid>? onTermin
             EpochMismatches++;
         }
         var first = e.FromOffset ?? e.Offset;
-        if (Epoch is not null)
+        // After a subscribed frame the position is known even on a channel without events yet (epoch null, offset 0).
+        if (Epoch is not null || Subscriptions > 0)
         {
             if (first > Offset + 1)
             {

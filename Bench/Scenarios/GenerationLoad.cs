@@ -127,6 +127,7 @@ public sealed class GenerationLoad : IAsyncDisposable
             catch (Exception ex) when (ex is TimeoutException or HttpRequestException or TaskCanceledException)
             {
                 g.Errors++;
+                g.ErrorMessages.Enqueue($"{ex.GetType().Name}: {ex.Message}");
                 Console.Error.WriteLine($"  driver {g.Channel}: {ex.Message}");
                 await Task.Delay(200);
             }
@@ -201,6 +202,7 @@ public sealed class GenerationLoad : IAsyncDisposable
         if (DriverErrors > 0)
         {
             result.Extra["driver errors"] = DriverErrors;
+            result.Extra["driver error messages"] = string.Join(" | ", _generations.SelectMany(x => x.ErrorMessages).Distinct().Take(5));
             result.IncompleteMessages += DriverErrors;
         }
     }
@@ -233,6 +235,7 @@ public sealed class GenerationLoad : IAsyncDisposable
         public ConcurrentDictionary<Guid, long> PostedAtUs { get; } = new();
         public ConcurrentDictionary<Guid, long> AcceptedAtUs { get; } = new();
         public int Errors { get; set; }
+        public ConcurrentQueue<string> ErrorMessages { get; } = new();
 
         public TaskCompletionSource Waiter(Guid id) =>
             _waiters.GetOrAdd(id, _ => (new StrongBoxInt(), new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously))).Done;

@@ -56,6 +56,7 @@ internal sealed class StreamHub(
 
         try
         {
+            using var delivery = telemetry.StartDelivery(channel, "signalr");
             await using var subscription = await OpenAsync(name, sinceOffset, epoch, cancellationToken);
             await presence.JoinAsync(name, Context.ConnectionId);
             try
@@ -63,6 +64,7 @@ internal sealed class StreamHub(
                 await foreach (var e in subscription.Events.ReadAllAsync(cancellationToken))
                 {
                     yield return e;
+                    delivery.Written(e);
                 }
             }
             finally

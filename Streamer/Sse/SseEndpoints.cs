@@ -64,6 +64,7 @@ internal static class SseEndpoints
             (epoch, since) = (e, o);
         }
 
+        using var delivery = context.RequestServices.GetRequiredService<StreamerTelemetry>().StartDelivery(channel, "sse");
         ChannelSubscription subscription;
         try
         {
@@ -87,7 +88,7 @@ internal static class SseEndpoints
             try
             {
                 await WriteAsync(response, "retry: 1000\n\n", cancellationToken);
-                await PumpAsync(response, subscription.Events, options.Value.SseHeartbeatInterval, cancellationToken);
+                await PumpAsync(response, subscription.Events, options.Value.SseHeartbeatInterval, delivery, cancellationToken);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
@@ -101,7 +102,7 @@ internal static class SseEndpoints
         return TypedResults.Empty;
     }
 
-    private static async Task PumpAsync(HttpResponse response, SubscriberBuffer events, TimeSpan heartbeat, CancellationToken cancellationToken)
+    private static async Task PumpAsync(HttpResponse response, SubscriberBuffer events, TimeSpan heartbeat, DeliveryTrace delivery, CancellationToken cancellationToken)
     {
         var builder = new StringBuilder();
         Task? tick = null; // one timer per heartbeat period, not one per event
@@ -118,11 +119,17 @@ internal static class SseEndpoints
                 return; // ended after a resubscribe frame: the client reconnects with Last-Event-ID
             }
             builder.Clear();
+            ChannelEvent? last = null;
             while (events.TryRead(out var e))
             {
                 AppendFrame(builder, e);
+                last = e;
             }
             await WriteAsync(response, builder.ToString(), cancellationToken);
+            if (last is not null)
+            {
+                delivery.Written(last); // once per written batch
+            }
         }
     }
 

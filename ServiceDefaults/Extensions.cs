@@ -79,6 +79,7 @@ public static class Extensions
                 .AddNpgsqlInstrumentation()
                 .AddMeter(names))
             .WithTracing(tracing => tracing
+                .SetSampler(new ParentBasedSampler(new RootClientSpanSampler()))
                 .AddSource(builder.Environment.ApplicationName)
                 .AddSource(names)
                 // SignalR hub invocations (.NET 9+): one span per Subscribe stream, not per streamed item.

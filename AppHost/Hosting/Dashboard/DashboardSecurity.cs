@@ -74,7 +74,7 @@ internal sealed class DashboardSecurity
             return;
         }
         var path = context.Request.Path;
-        var open = path.StartsWithSegments("/login") || path.StartsWithSegments("/v1") || path.StartsWithSegments("/opentelemetry.proto.collector")
+        var open = path.StartsWithSegments("/login") || path.StartsWithSegments("/v1") || path.Value?.StartsWith("/opentelemetry.proto.collector.", StringComparison.Ordinal) == true
             || path.StartsWithSegments("/lib") || path.Equals("/app.css");
         if (open || HasSession(context))
         {

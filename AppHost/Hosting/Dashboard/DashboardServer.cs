@@ -3,6 +3,7 @@ using AiStreaming.AppHost.Hosting.Runtime;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -43,7 +44,11 @@ internal sealed class DashboardServer(Orchestrator orchestrator, int port, int o
             EnvironmentName = Environments.Production,
             ContentRootPath = AppContext.BaseDirectory,
         });
+        // The bin folder holds the projects' appsettings.json (copied with their build output): none of it is the dashboard's.
+        builder.Configuration.Sources.Clear();
+        builder.Configuration.AddInMemoryCollection();
         builder.Logging.ClearProviders();
+        if (Environment.GetEnvironmentVariable("AISTREAMING_DASHBOARD_DEBUG") == "1") { builder.Logging.AddSimpleConsole(); builder.Logging.SetMinimumLevel(LogLevel.Debug); }
         // The AppHost owns Ctrl+C and SIGTERM; the dashboard must not stop itself (or the process) on them.
         builder.Services.AddSingleton<IHostLifetime, NoHostLifetime>();
         builder.Services.AddSingleton(Store);

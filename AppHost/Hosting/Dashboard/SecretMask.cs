@@ -3,8 +3,8 @@ using System.Text.RegularExpressions;
 namespace AiStreaming.AppHost.Hosting.Dashboard;
 
 /// <summary>
-/// Keeps secrets off the dashboard's pages: a value whose key names a secret (password, pwd, secret, key, token, credential,
-/// connection string) is replaced by <see cref="Masked"/>, and <c>name=value</c> pairs of such names inside text (connection
+/// Keeps secrets off the dashboard's pages: a value whose key names a secret (password, pwd, secret, credential, connection string, api key,
+/// or ending in key or token) is replaced by <see cref="Masked"/>, and <c>name=value</c> pairs of such names inside text (connection
 /// strings, <c>redis://user:pass@host</c> URLs in console output and log messages) are masked in place.
 /// </summary>
 internal static partial class SecretMask
@@ -18,7 +18,7 @@ internal static partial class SecretMask
     public static string Mask(string text) =>
         string.IsNullOrEmpty(text) ? text : UserInfo().Replace(SecretPair().Replace(text, m => m.Groups[1].Value + Masked), m => m.Groups[1].Value + Masked + "@");
 
-    [GeneratedRegex(@"(password|passwd|pwd|secret|apikey|api[_-]?key|(^|[_.:-])key$|token|credential|connectionstring)", RegexOptions.IgnoreCase)]
+    [GeneratedRegex(@"(password|passwd|pwd|secret|credential|connectionstring|api[_-]?key|(^|[_.:-])(key|token)$|^t$)", RegexOptions.IgnoreCase)]
     private static partial Regex SecretKey();
 
     // "Password=…;" "Key=…;" "token=…&" inside connection strings and query strings; stops at ; & , whitespace or quotes.

@@ -101,7 +101,7 @@ const views = {
       const row = t.tBodies[0].insertRow(); row.className = 'clickable' + (s.error ? ' error' : '');
       row.onclick = () => { view.dataset.selected = s.spanId; showSpan(s); };
       const bar = el('div', { class: 'span-bar', style: `left:${(s.startUnixNano - start) / total * 100}%;width:${Math.max(0.2, (s.endUnixNano - s.startUnixNano) / total * 100)}%;background:${colorOf(s.source)}` });
-      row.append(el('td', { class: 'span-name', style: `padding-left:${0.6 + depth * 1.1}rem` }, el('span', { text: s.name }), el('span', { class: 'muted', text: ' ' + s.kind.toLowerCase() })),
+      row.append(el('td', { class: 'span-name', style: `padding-left:${0.6 + depth * 1.1}rem` }, el('span', { text: s.name }), el('span', { class: 'muted', text: ' ' + s.kind.toLowerCase() + summary(s) })),
         el('td', {}, chip(s.source)), el('td', { class: 'num', text: ms((s.endUnixNano - s.startUnixNano) / 1e6) }), el('td', { class: 'bar' }, bar));
     }
     const sources = [...new Set(spans.map((s) => s.source))];
@@ -169,6 +169,12 @@ const views = {
 };
 
 // Histograms chart the p50/p95 of each export interval; up-down counters their value. Names follow the OpenTelemetry GenAI semantic conventions where they exist.
+// What a client span did, in a few words: the SQL, the Redis command or the URL.
+function summary(s) {
+  const a = s.attributes, text = a['db.query.text'] || a['db.statement'] || a['url.full'] || a['db.redis.commands'] || '';
+  return text ? ' · ' + (text.length > 70 ? text.slice(0, 70) + '…' : text) : '';
+}
+
 const chartDefs = [
   { title: 'Time to first token', subtitle: 'gen_ai.server.time_to_first_token, p50 / p95', metric: 'gen_ai.server.time_to_first_token', fields: ['p50', 'p95'], scale: 1000, unit: 'ms' },
   { title: 'Inter-token latency', subtitle: 'gen_ai.server.time_per_output_token, p50 / p95', metric: 'gen_ai.server.time_per_output_token', fields: ['p50', 'p95'], scale: 1000, unit: 'ms' },

@@ -21,7 +21,7 @@ const table = (headers) => { const t = el('table'); const tr = t.createTHead().i
 const select = (label, options, value, onchange) => el('label', {}, label + ' ',
   (() => { const s = el('select', { 'aria-label': label, onchange: (e) => onchange(e.target.value) }); for (const [v, t] of options) s.append(el('option', { value: v, text: t })); s.value = value; return s; })());
 
-let route = { name: 'resources', args: [] }, timer = null, charts = [];
+let route = { name: 'resources', args: [] }, timer = null, charts = [], gen = 0;
 function parseRoute() {
   const [name, ...args] = (location.hash.slice(1) || 'resources').split('/').map(decodeURIComponent);
   route = { name, args, query: new URLSearchParams(location.hash.split('?')[1] || '') };
@@ -30,16 +30,17 @@ function parseRoute() {
 async function render(first) {
   try {
     const name = route.name.split('?')[0];
-    await (views[name] || views.resources)(first);
+    await (views[name] || views.resources)(first, gen);
     document.getElementById('status').textContent = 'updated ' + new Date().toLocaleTimeString([], { hour12: false });
   } catch (e) { if (e.message !== 'login') document.getElementById('status').textContent = 'AppHost not reachable'; }
 }
-function navigate() { parseRoute(); for (const c of charts) c.plot.destroy(); charts = []; view.replaceChildren(); render(true); clearInterval(timer); timer = setInterval(() => render(false), 2000); }
+function navigate() { gen++; parseRoute(); for (const c of charts) c.plot.destroy(); charts = []; view.replaceChildren(); render(true); clearInterval(timer); timer = setInterval(() => render(false), 2000); }
 window.addEventListener('hashchange', navigate);
 
 const views = {
-  async resources() {
+  async resources(first, g) {
     const data = await api('/api/resources');
+    if (g !== gen) return;
     const t = table(['Resource', 'Kind', 'Replica', 'State', 'Health', 'Restarts', 'PID', 'Endpoint', 'Since', '']);
     for (const r of data.resources) for (const p of r.replicas) {
       const tr = t.tBodies[0].insertRow();
@@ -53,8 +54,9 @@ const views = {
       el('p', { class: 'muted', text: 'Telemetry received from: ' + (data.telemetrySources.join(', ') || 'nothing yet') }));
   },
 
-  async console(first) {
+  async console(first, g) {
     const data = first || !view.querySelector('pre') ? await api('/api/resources') : null;
+    if (g !== gen) return;
     const [name, index] = route.args.length === 2 ? route.args : [null, null];
     if (data) {
       const options = [['', '(choose a replica)']];
@@ -65,15 +67,17 @@ const views = {
     }
     if (!name) return;
     const lines = await api(`/api/console/${encodeURIComponent(name)}/${index}`) || [];
+    if (g !== gen) return;
     const pre = view.querySelector('pre');
     const atBottom = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 5;
     pre.textContent = lines.join('\n');
     if (atBottom || first) pre.scrollTop = pre.scrollHeight;
   },
 
-  async traces() {
+  async traces(first, g) {
     const source = route.query.get('source') || '';
     const [traces, resources] = await Promise.all([api('/api/traces?limit=200&source=' + encodeURIComponent(source)), api('/api/resources')]);
+    if (g !== gen) return;
     const t = table(['Time', 'Name', 'Resources', 'Spans', 'Duration', '']);
     for (const tr of traces) {
       const row = t.tBodies[0].insertRow(); row.className = 'clickable'; row.onclick = () => { location.hash = 'trace/' + tr.traceId; };
@@ -87,9 +91,10 @@ const views = {
       el('div', { class: 'filters' }, select('Resource', sources, source, (v) => { location.hash = 'traces?source=' + encodeURIComponent(v); })), t);
   },
 
-  async trace(first) {
+  async trace(first, g) {
     const id = route.args[0];
     const spans = await api('/api/traces/' + encodeURIComponent(id));
+    if (g !== gen) return;
     if (!spans) { view.replaceChildren(el('h2', { text: 'Trace ' + id + ' not found (yet)' })); return; }
     const selected = view.dataset.selected;
     const start = Math.min(...spans.map((s) => s.startUnixNano)), end = Math.max(...spans.map((s) => s.endUnixNano)), total = Math.max(1, end - start);
@@ -120,10 +125,11 @@ const views = {
     }
   },
 
-  async logs() {
+  async logs(first, g) {
     const q = route.query, source = q.get('source') || '', level = q.get('level') || '', traceId = q.get('traceId') || '';
     const [logs, resources] = await Promise.all([
       api(`/api/logs?limit=300&source=${encodeURIComponent(source)}&level=${level}&traceId=${encodeURIComponent(traceId)}`), api('/api/resources')]);
+    if (g !== gen) return;
     const go = (k, v) => { const n = new URLSearchParams(q); if (v) n.set(k, v); else n.delete(k); location.hash = 'logs?' + n; };
     const t = table(['Time', 'Level', 'Resource', 'Category', 'Message', 'Trace']); t.setAttribute('aria-label', 'Log records');
     for (const l of logs) {
@@ -139,7 +145,7 @@ const views = {
         traceId ? el('span', {}, 'trace ' + traceId.slice(0, 8) + ' ', el('a', { href: '#logs', text: '(clear)' })) : null), t);
   },
 
-  async metrics(first) {
+  async metrics(first, g) {
     if (first) {
       view.append(el('h2', { text: 'Metrics' }), el('div', { class: 'charts' }));
       for (const c of chartDefs) {
@@ -150,6 +156,7 @@ const views = {
     const since = Date.now() / 1000 - 600;
     await Promise.all(charts.map(async (c) => {
       const data = await api('/api/metrics/' + encodeURIComponent(c.def.metric) + '?since=' + Math.floor(since * 1000));
+      if (g !== gen) return;
       const series = [], tables = [];
       for (const [source, points] of Object.entries(data || {}).sort()) for (const f of c.def.fields) {
         series.push({ label: `${source} ${f}`, stroke: colorOf(source), dash: f === 'p95' ? [6, 4] : undefined, spanGaps: true, width: 1.5 });

@@ -159,7 +159,10 @@ const views = {
       if (g !== gen) return;
       const series = [], tables = [];
       for (const [source, points] of Object.entries(data || {}).sort()) for (const f of c.def.fields) {
-        series.push({ label: `${source} ${f}`, stroke: colorOf(source), dash: f === 'p95' ? [6, 4] : undefined, spanGaps: true, width: 1.5 });
+        // Histogram intervals without values are gaps, not zeros; gauges hold their value between exports.
+        const histogram = f !== 'value';
+        series.push({ label: `${source} ${f}`, stroke: colorOf(source), dash: f === 'p95' ? [6, 4] : undefined, spanGaps: !histogram, width: 1.5,
+          points: { show: histogram, size: 5 } });
         tables.push([points.map((p) => p.timeUnixMs / 1000), points.map((p) => p[f === 'value' ? 'value' : f] === null ? null : p[f === 'value' ? 'value' : f] * c.def.scale)]);
       }
       const joined = tables.length ? uPlot.join(tables) : [[]];
@@ -187,7 +190,8 @@ const chartDefs = [
   { title: 'Inter-token latency', subtitle: 'gen_ai.server.time_per_output_token, p50 / p95', metric: 'gen_ai.server.time_per_output_token', fields: ['p50', 'p95'], scale: 1000, unit: 'ms' },
   { title: 'Tokens per second', subtitle: 'aistreaming.generation.tokens_per_second, p50 per generation', metric: 'aistreaming.generation.tokens_per_second', fields: ['p50'], scale: 1, unit: 'tokens/s' },
   { title: 'Active generations', subtitle: 'aistreaming.generations.active, per Api replica', metric: 'aistreaming.generations.active', fields: ['value'], scale: 1, unit: 'generations' },
-  { title: 'Connected clients', subtitle: 'aistreaming.streamer.connections, per streamer replica', metric: 'aistreaming.streamer.connections', fields: ['value'], scale: 1, unit: 'clients' },
+  { title: 'Connected clients', subtitle: 'aistreaming.streamer.connections (SignalR), per streamer replica', metric: 'aistreaming.streamer.connections', fields: ['value'], scale: 1, unit: 'clients' },
+  { title: 'Subscriptions', subtitle: 'aistreaming.streamer.subscriptions (SignalR and SSE), per streamer replica', metric: 'aistreaming.streamer.subscriptions', fields: ['value'], scale: 1, unit: 'subscriptions' },
   { title: 'Delivery lag', subtitle: 'aistreaming.streamer.delivery.lag (publish → write), p50 / p95', metric: 'aistreaming.streamer.delivery.lag', fields: ['p50', 'p95'], scale: 1, unit: 'ms' },
 ];
 

@@ -48,7 +48,6 @@ internal sealed class DashboardServer(Orchestrator orchestrator, int port, int o
         builder.Configuration.Sources.Clear();
         builder.Configuration.AddInMemoryCollection();
         builder.Logging.ClearProviders();
-        if (Environment.GetEnvironmentVariable("AISTREAMING_DASHBOARD_DEBUG") == "1") { builder.Logging.AddSimpleConsole(); builder.Logging.SetMinimumLevel(LogLevel.Debug); }
         // The AppHost owns Ctrl+C and SIGTERM; the dashboard must not stop itself (or the process) on them.
         builder.Services.AddSingleton<IHostLifetime, NoHostLifetime>();
         builder.Services.AddSingleton(Store);

@@ -19,14 +19,18 @@ namespace AiStreaming.AppHost.Hosting.Dashboard;
 /// </summary>
 internal sealed class DashboardSecurity
 {
-    public const string CookieName = "aistreaming-dashboard";
+    /// <summary>Prefix of the session cookie; the dashboard's port follows, since cookies are shared across a host's ports and two
+    /// AppHosts may run side by side.</summary>
+    public const string CookiePrefix = "aistreaming-dashboard-";
 
     private readonly byte[] _browserToken;
     private readonly byte[] _session;
     private readonly byte[] _otlpKey;
     private readonly HashSet<int> _ports;
 
-    public DashboardSecurity(IEnumerable<int> ports, string? browserToken = null)
+    /// <param name="ports">The dashboard's ports, the page's first.</param>
+    /// <param name="browserToken">A fixed browser token, or null for a random one.</param>
+    public DashboardSecurity(IReadOnlyList<int> ports, string? browserToken = null)
     {
         BrowserToken = browserToken ?? NewToken();
         OtlpApiKey = NewToken();
@@ -34,7 +38,11 @@ internal sealed class DashboardSecurity
         _session = Encoding.UTF8.GetBytes(NewToken());
         _otlpKey = Encoding.UTF8.GetBytes(OtlpApiKey);
         _ports = [.. ports];
+        CookieName = CookiePrefix + ports[0].ToString(System.Globalization.CultureInfo.InvariantCulture);
     }
+
+    /// <summary>The session cookie's name, e.g. <c>aistreaming-dashboard-18888</c>.</summary>
+    public string CookieName { get; }
 
     /// <summary>The token of the login URL.</summary>
     public string BrowserToken { get; }

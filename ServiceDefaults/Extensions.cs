@@ -1,8 +1,10 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging;
+using Npgsql;
 using OpenTelemetry;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Trace;
@@ -45,8 +47,17 @@ public static class Extensions
     }
 
     /// <summary>
-    /// Configures OpenTelemetry logging, tracing (ASP.NET Core, HttpClient and the given sources) and metrics
-    /// (ASP.NET Core, HttpClient, runtime and the given meters).
+    /// Configuration key listing span names under which Redis commands get no span of their own (e.g. <c>["generation"]</c>,
+    /// whose per-token publishes would make a span per token); every other command the service's <c>IConnectionMultiplexer</c>
+    /// sends becomes a span.
+    /// </summary>
+    public const string RedisUntracedParentsKey = "OpenTelemetry:Redis:UntracedParents";
+
+    /// <summary>
+    /// Configures OpenTelemetry logging (formatted message and scopes), tracing (ASP.NET Core, HttpClient, Npgsql, the
+    /// registered StackExchange.Redis multiplexer and the given sources) and metrics (ASP.NET Core, HttpClient, Npgsql, runtime and
+    /// the given meters). Exports OTLP (protocol, headers and intervals from the standard <c>OTEL_*</c> variables) when
+    /// <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set.
     /// </summary>
     /// <param name="builder">The host builder.</param>
     /// <param name="names">ActivitySource and Meter names of the service (they share the service's name).</param>
@@ -65,16 +76,28 @@ public static class Extensions
                 .AddAspNetCoreInstrumentation()
                 .AddHttpClientInstrumentation()
                 .AddRuntimeInstrumentation()
+                .AddNpgsqlInstrumentation()
                 .AddMeter(names))
             .WithTracing(tracing => tracing
+                .SetSampler(new ParentBasedSampler(new RootClientSpanSampler()))
                 .AddSource(builder.Environment.ApplicationName)
                 .AddSource(names)
+                // SignalR hub invocations (.NET 9+): one span per Subscribe stream, not per streamed item.
+                .AddSource("Microsoft.AspNetCore.SignalR.Server")
                 .AddAspNetCoreInstrumentation(options =>
                     // Health probes are polled every second or two: keep them out of traces.
                     options.Filter = context =>
                         !context.Request.Path.StartsWithSegments(HealthEndpointPath)
                         && !context.Request.Path.StartsWithSegments(AlivenessEndpointPath))
-                .AddHttpClientInstrumentation());
+                .AddHttpClientInstrumentation()
+                .AddNpgsql()
+                // Resolves the service's IConnectionMultiplexer from DI, if it registers one (Api, Streamer).
+                .AddRedisInstrumentation(redis =>
+                {
+                    var untraced = builder.Configuration.GetSection(RedisUntracedParentsKey).Get<string[]>() ?? [];
+                    redis.Filter = context => context.ParentActivity is not { } parent || Array.IndexOf(untraced, parent.OperationName) < 0;
+                    redis.SetVerboseDatabaseStatements = false;
+                }));
 
         if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
         {

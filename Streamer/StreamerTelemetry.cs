@@ -1,10 +1,21 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using AiStreaming.Channels;
+using AiStreaming.Streamer.Channels;
 
 namespace AiStreaming.Streamer;
 
-/// <summary>The streamer's <see cref="ActivitySource"/> and <see cref="Meter"/>, both named <c>AiStreaming.Streamer</c>.</summary>
+/// <summary>
+/// The streamer's <see cref="ActivitySource"/> and <see cref="Meter"/>, both named <c>AiStreaming.Streamer</c>. Instruments:
+/// <c>aistreaming.streamer.connections</c> (SignalR clients) and <c>aistreaming.streamer.subscriptions</c> (up-down counters, per
+/// replica through the resource's <c>service.instance.id</c>), <c>aistreaming.streamer.recoveries</c> (tag <c>recovered</c>),
+/// <c>aistreaming.streamer.frames.coalesced</c>, <c>aistreaming.streamer.slow_consumers</c> (subscriptions cut off because their
+/// buffer overflowed), <c>aistreaming.streamer.subscribers.dropped</c> (every resubscribe hint, tag <c>reason</c>),
+/// <c>aistreaming.streamer.events.received</c>, <c>aistreaming.streamer.receive.lag</c> (ms, publish to receipt from Redis) and
+/// <c>aistreaming.streamer.delivery.lag</c> (ms, publish to write to the client, sampled at most every
+/// <see cref="DeliveryTrace.LagSampleIntervalMs"/> per subscription). Lags are computed from the event's <c>ts</c>, so they include
+/// clock skew between hosts.
+/// </summary>
 public sealed class StreamerTelemetry : IDisposable
 {
     /// <summary>Name of the ActivitySource and Meter.</summary>
@@ -18,6 +29,8 @@ public sealed class StreamerTelemetry : IDisposable
     private readonly Counter<long> _dropped;
     private readonly Counter<long> _events;
     private readonly Histogram<double> _lag;
+    private readonly Histogram<double> _deliveryLag;
+    private readonly Counter<long> _slowConsumers;
 
     /// <summary>Creates the instruments through the host's meter factory.</summary>
     public StreamerTelemetry(IMeterFactory meterFactory)
@@ -29,7 +42,11 @@ public sealed class StreamerTelemetry : IDisposable
         _coalesced = _meter.CreateCounter<long>("aistreaming.streamer.frames.coalesced", "{frame}", "Deltas merged into the previous one because a subscriber's buffer was full.");
         _dropped = _meter.CreateCounter<long>("aistreaming.streamer.subscribers.dropped", "{subscriber}", "Subscriptions ended with a resubscribe hint, by reason.");
         _events = _meter.CreateCounter<long>("aistreaming.streamer.events.received", "{event}", "Live events received from Redis.");
-        _lag = _meter.CreateHistogram<double>("aistreaming.streamer.delivery.lag", "ms", "Time from publish (event ts) to receipt by this streamer.");
+        _slowConsumers = _meter.CreateCounter<long>("aistreaming.streamer.slow_consumers", "{subscriber}", "Subscriptions cut off (resubscribe) because the client did not keep up.");
+        _lag = _meter.CreateHistogram<double>("aistreaming.streamer.receive.lag", "ms", "Time from publish (event ts) to receipt by this streamer.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LagBuckets });
+        _deliveryLag = _meter.CreateHistogram<double>("aistreaming.streamer.delivery.lag", "ms", "Time from publish (event ts) to the write to a client (SignalR or SSE).",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LagBuckets });
     }
 
     /// <summary>Trace source for hub and SSE operations.</summary>
@@ -47,7 +64,23 @@ public sealed class StreamerTelemetry : IDisposable
 
     internal void FrameCoalesced() => _coalesced.Add(1);
 
-    internal void SubscriberDropped(string reason) => _dropped.Add(1, new KeyValuePair<string, object?>("reason", reason));
+    internal void SubscriberDropped(string reason)
+    {
+        _dropped.Add(1, new KeyValuePair<string, object?>("reason", reason));
+        if (reason == ResubscribeReasons.SlowConsumer)
+        {
+            _slowConsumers.Add(1);
+        }
+    }
+
+    /// <summary>Starts the trace of one subscription (span <c>subscribe {channel}</c>); dispose it when the subscription ends.</summary>
+    /// <param name="channel">The channel name.</param>
+    /// <param name="transport"><c>signalr</c> or <c>sse</c>.</param>
+    internal DeliveryTrace StartDelivery(string channel, string transport) => new(this, channel, transport);
+
+    internal void DeliveryLag(double ms) => _deliveryLag.Record(ms);
+
+    private static readonly double[] LagBuckets = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000];
 
     internal void EventReceived(ChannelEvent e)
     {

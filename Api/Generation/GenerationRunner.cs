@@ -123,6 +123,7 @@ public sealed class GenerationRunner : BackgroundService
         }
 
         running[request.MessageId] = generation;
+        metrics.Queued.Add(1, modelTag);
         _ = Task.Run(() => RunAsync(generation));
         return position;
     }
@@ -277,6 +278,7 @@ public sealed class GenerationRunner : BackgroundService
         activity?.SetTag(modelTag.Key, modelTag.Value);
         activity?.SetTag("aistreaming.conversation.id", g.Request.ConversationId);
         activity?.SetTag("aistreaming.message.id", g.MessageId);
+        metrics.Queued.Add(-1, modelTag);
         metrics.Active.Add(1, modelTag);
 
         var buffer = new DeltaBuffer(settings.FlushEveryTokens, settings.FlushInterval, time);
@@ -316,12 +318,13 @@ public sealed class GenerationRunner : BackgroundService
                 if (buffer.Tokens == 0)
                 {
                     firstTokenAt = now;
-                    metrics.TimeToFirstToken.Record(time.GetElapsedTime(started, now).TotalMilliseconds, modelTag);
+                    metrics.TimeToFirstToken.Record(time.GetElapsedTime(started, now).TotalSeconds, modelTag, new("gen_ai.operation.name", "chat"));
                     activity?.AddEvent(new ActivityEvent("first_token"));
                 }
-                else
+                else if (buffer.Tokens % GenerationMetrics.DeltaEventEvery == 0)
                 {
-                    metrics.InterTokenLatency.Record(time.GetElapsedTime(lastTokenAt, now).TotalMilliseconds, modelTag);
+                    // A span event every DeltaEventEvery tokens, never one per token: the trace shows the pace of the reply.
+                    activity?.AddEvent(new ActivityEvent("tokens", tags: new ActivityTagsCollection { ["gen_ai.usage.output_tokens"] = buffer.Tokens }));
                 }
                 lastTokenAt = now;
                 buffer.Append(piece, now);
@@ -483,10 +486,7 @@ public sealed class GenerationRunner : BackgroundService
         };
         var tags = new TagList { modelTag, { "code", code } };
         metrics.Duration.Record(time.GetElapsedTime(started).TotalMilliseconds, tags);
-        if (tokens > 1 && lastTokenAt > firstTokenAt)
-        {
-            metrics.TokensPerSecond.Record((tokens - 1) / time.GetElapsedTime(firstTokenAt, lastTokenAt).TotalSeconds, modelTag);
-        }
+        metrics.RecordGeneration(modelTag, tokens, outputTokens, tokens > 1 ? time.GetElapsedTime(firstTokenAt, lastTokenAt) : TimeSpan.Zero);
         switch (outcome?.Status)
         {
             case MessageStatus.Completed:

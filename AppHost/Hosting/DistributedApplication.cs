@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using AiStreaming.AppHost.Hosting.Dashboard;
 using AiStreaming.AppHost.Hosting.Publishing;
 using AiStreaming.AppHost.Hosting.Runtime;
 using Microsoft.Extensions.Configuration;
@@ -16,14 +17,14 @@ public sealed class DistributedApplication : IAsyncDisposable
 {
     private readonly Orchestrator _orchestrator;
     private readonly HostContext _host;
-    private readonly int? _dashboardPort;
+    private readonly DashboardServer? _dashboardServer;
     private readonly HttpClient _healthClient;
     private readonly ManifestPublisher? _publisher;
-    private Dashboard? _dashboard;
+    private DashboardServer? _dashboard;
     private int _started;
     private int _disposed;
 
-    private DistributedApplication(IDistributedApplicationBuilder builder, HostContext host, Orchestrator orchestrator, int? dashboardPort, HttpClient healthClient,
+    private DistributedApplication(IDistributedApplicationBuilder builder, HostContext host, Orchestrator orchestrator, DashboardServer? dashboard, HttpClient healthClient,
         ManifestPublisher? publisher = null)
     {
         _publisher = publisher;
@@ -31,7 +32,7 @@ public sealed class DistributedApplication : IAsyncDisposable
         Resources = builder.Resources;
         _host = host;
         _orchestrator = orchestrator;
-        _dashboardPort = dashboardPort;
+        _dashboardServer = dashboard;
     }
 
     /// <summary>The application's resources.</summary>
@@ -42,6 +43,10 @@ public sealed class DistributedApplication : IAsyncDisposable
 
     /// <summary>The dashboard's address once started, or null when it is disabled.</summary>
     public Uri? DashboardUrl => _dashboard?.Url;
+
+    /// <summary>The URL that logs a browser into the dashboard (<c>http://127.0.0.1:PORT/login?t=TOKEN</c>, as Aspire prints), or null
+    /// when the dashboard is disabled or not started. The token is random per run.</summary>
+    public Uri? DashboardLoginUrl => _dashboard?.LoginUrl;
 
     /// <summary>Creates a builder for <c>dotnet run</c>: <paramref name="args"/> are read as configuration, data goes to <c>{repo}/.data</c>,
     /// the dashboard runs, resource output is copied to the console.</summary>
@@ -106,20 +111,25 @@ public sealed class DistributedApplication : IAsyncDisposable
             runtimes.Add(new ResourceRuntime(resource, entry.Driver, color++, entry.Ports));
         }
 
-        int? dashboardPort = options.DashboardEnabled
-            ? options.DashboardPort > 0 ? PortAllocator.Reserve(options.DashboardPort) : PortAllocator.GetFreePort()
+        var orchestrator = new Orchestrator(host, runtimes);
+        var dashboard = options.DashboardEnabled
+            ? new DashboardServer(orchestrator,
+                options.DashboardPort > 0 ? PortAllocator.Reserve(options.DashboardPort) : PortAllocator.GetFreePort(), PortAllocator.GetFreePort())
             : null;
         if (Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_ENDPOINT") is { Length: > 0 } collector)
         {
             host.OtlpEndpoint = collector;
             host.OtlpFromEnvironment = true;
         }
-        else if (dashboardPort is { } port)
+        else if (dashboard is not null)
         {
-            host.OtlpEndpoint = $"http://127.0.0.1:{port}";
+            var grpc = options.DashboardOtlpProtocol != "http/protobuf";
+            host.OtlpEndpoint = grpc ? dashboard.OtlpGrpcEndpoint : dashboard.OtlpHttpEndpoint;
+            host.OtlpProtocol = grpc ? "grpc" : "http/protobuf";
+            host.OtlpHeaders = $"{OtlpIngestion.ApiKeyHeader}={dashboard.Security.OtlpApiKey}";
         }
 
-        return new DistributedApplication(builder, host, new Orchestrator(host, runtimes), dashboardPort, http);
+        return new DistributedApplication(builder, host, orchestrator, dashboard, http);
     }
 
     /// <summary>
@@ -144,10 +154,10 @@ public sealed class DistributedApplication : IAsyncDisposable
         {
             throw new DistributedApplicationException(string.Join(Environment.NewLine, problems));
         }
-        if (_dashboardPort is { } port)
+        if (_dashboardServer is { } dashboard)
         {
-            _dashboard = new Dashboard(_orchestrator, port);
-            await _dashboard.StartAsync(cancellationToken).ConfigureAwait(false);
+            await dashboard.StartAsync(cancellationToken).ConfigureAwait(false);
+            _dashboard = dashboard;
         }
         await _orchestrator.StartAllAsync(cancellationToken).ConfigureAwait(false);
     }
@@ -359,9 +369,10 @@ public sealed class DistributedApplication : IAsyncDisposable
         {
             ConsoleOutput.Info($"  {project.Name}: {GetEndpoint(project.Name).GetLeftPart(UriPartial.Authority)}");
         }
-        if (DashboardUrl is { } dashboard)
+        if (DashboardLoginUrl is { } dashboard)
         {
-            ConsoleOutput.Info($"  dashboard: {dashboard.GetLeftPart(UriPartial.Authority)}");
+            // As Aspire prints "Login to the dashboard at …/login?t=…": the token is the only way in.
+            ConsoleOutput.Info($"  dashboard: {dashboard}");
         }
         ConsoleOutput.Info("  Press Ctrl+C to stop.");
         Console.WriteLine();

@@ -20,11 +20,15 @@ public sealed class DistributedApplicationOptions
     /// <summary>Delete <see cref="DataRoot"/> when the application is disposed (the testing builder sets this for the temporary folder it makes).</summary>
     public bool DeleteDataRootOnDispose { get; set; }
 
-    /// <summary>Run the built-in dashboard and OTLP/HTTP sink (on by default; the testing builder turns it off).</summary>
+    /// <summary>Run the built-in dashboard and its OTLP receiver (on by default; the testing builder turns it off).</summary>
     public bool DashboardEnabled { get; set; } = true;
 
     /// <summary>The dashboard's loopback port; 0 picks a free one.</summary>
     public int DashboardPort { get; set; }
+
+    /// <summary>How projects export to the dashboard: <c>grpc</c> (the default, as Aspire) to its HTTP/2 port, or <c>http/protobuf</c>
+    /// to its page's port. Ignored when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set for the AppHost (then that collector gets it all).</summary>
+    public string DashboardOtlpProtocol { get; set; } = "grpc";
 
     /// <summary>Copy every resource's output to the console prefixed with <c>[name-replica]</c> (on by default; the testing builder turns it off).
     /// The last lines are kept either way (<see cref="DistributedApplication.GetResourceLogs"/>).</summary>

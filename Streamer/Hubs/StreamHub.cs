@@ -80,6 +80,7 @@ internal sealed class StreamHub(
         {
             // The subscription lives no longer than its token: then the stream ends and the client subscribes again.
             using var expiry = grant.LinkExpiry(cancellationToken, TimeProvider.System);
+            using var delivery = telemetry.StartDelivery(channel, "signalr");
             await using var subscription = await OpenAsync(name, sinceOffset, epoch, cancellationToken);
             // A client that stopped reading is cut off: its resubscribe frame can't get through, so end the connection.
             using var stuck = subscription.Stuck.UnsafeRegister(static c => ((HubCallerContext)c!).Abort(), Context);
@@ -90,6 +91,7 @@ internal sealed class StreamHub(
                 await foreach (var e in subscription.Events.ReadAllAsync(merge: true, expiry.Token))
                 {
                     yield return e;
+                    delivery.Written(e);
                 }
             }
             finally

@@ -94,6 +94,7 @@ internal static class SseEndpoints
         HttpContext context, ChannelName name, long? since, string? epoch, SubscriptionGrant grant,
         ChannelSubscriptions subscriptions, PresenceTracker presence, SseHeartbeats heartbeats, CancellationToken cancellationToken)
     {
+        using var delivery = context.RequestServices.GetRequiredService<StreamerTelemetry>().StartDelivery(name.Value, "sse");
         ChannelSubscription subscription;
         try
         {
@@ -119,7 +120,7 @@ internal static class SseEndpoints
             using var beat = heartbeats.Add(subscription.Events);
             try
             {
-                await PumpAsync(response.BodyWriter, subscription.Events, cancellationToken);
+                await PumpAsync(response.BodyWriter, subscription.Events, delivery, cancellationToken);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
@@ -134,17 +135,23 @@ internal static class SseEndpoints
     }
 
     // Writes every queued event, then flushes once: a burst costs one socket write. Heartbeats only when idle.
-    private static async Task PumpAsync(PipeWriter writer, SubscriberBuffer events, CancellationToken cancellationToken)
+    private static async Task PumpAsync(PipeWriter writer, SubscriberBuffer events, DeliveryTrace delivery, CancellationToken cancellationToken)
     {
         writer.Write(SseFrameWriter.Retry);
         await writer.FlushAsync(cancellationToken);
         while (await events.WaitToReadAsync(cancellationToken))
         {
             var wrote = false;
+            ChannelEvent? last = null;
             while (events.TryRead(out var e))
             {
                 SseFrameWriter.Write(writer, e);
                 wrote = true;
+                last = e;
+            }
+            if (last is not null)
+            {
+                delivery.Written(last); // once per written batch
             }
             if (events.TakeHeartbeat() && !wrote)
             {

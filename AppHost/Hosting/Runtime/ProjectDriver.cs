@@ -48,8 +48,11 @@ internal sealed class ProjectDriver(HostContext host, ProjectResource resource, 
         else if (Host.OtlpEndpoint is { } dashboard)
         {
             env["OTEL_EXPORTER_OTLP_ENDPOINT"] = dashboard;
-            env["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf";
-            env["OTEL_EXPORTER_OTLP_HEADERS"] = $"x-aistreaming-resource={replica.DisplayName}";
+            env["OTEL_EXPORTER_OTLP_PROTOCOL"] = Host.OtlpProtocol ?? "grpc";
+            if (Host.OtlpHeaders is { } headers)
+            {
+                env["OTEL_EXPORTER_OTLP_HEADERS"] = headers;
+            }
             // As Aspire does for local runs: export every second, so the dashboard moves while you watch.
             env["OTEL_BSP_SCHEDULE_DELAY"] = "1000";
             env["OTEL_BLRP_SCHEDULE_DELAY"] = "1000";

@@ -8,8 +8,14 @@ internal sealed class HostContext(DistributedApplicationOptions options, string 
     /// <summary>Absolute path of the data root.</summary>
     public string DataRoot { get; } = dataRoot;
 
-    /// <summary>The OTLP/HTTP endpoint children export to, or null for none.</summary>
+    /// <summary>The OTLP endpoint children export to, or null for none.</summary>
     public string? OtlpEndpoint { get; set; }
+
+    /// <summary><c>OTEL_EXPORTER_OTLP_PROTOCOL</c> for the dashboard's endpoint: <c>grpc</c> or <c>http/protobuf</c>.</summary>
+    public string? OtlpProtocol { get; set; }
+
+    /// <summary><c>OTEL_EXPORTER_OTLP_HEADERS</c> for the dashboard's endpoint: its <c>x-otlp-api-key</c>.</summary>
+    public string? OtlpHeaders { get; set; }
 
     /// <summary>True when <see cref="OtlpEndpoint"/> came from the AppHost's own environment (then the other OTEL_EXPORTER_* variables are inherited as they are).</summary>
     public bool OtlpFromEnvironment { get; set; }

@@ -1,0 +1,92 @@
+using System.Diagnostics;
+using AiStreaming.Channels;
+
+namespace AiStreaming.Streamer;
+
+/// <summary>
+/// The trace of one subscription, built without any per-token or per-frame span or allocation:
+/// <list type="bullet">
+/// <item>one span <c>subscribe {channel}</c> (kind Server's child, Internal) for the subscription's life, tagged with the transport;</item>
+/// <item>per message, one span <c>deliver {channel}</c> (kind Consumer) whose parent is the producer's <c>traceparent</c> carried by
+/// the message's first delivered event, linked to the subscription span, ended at the message's terminal event (or when the next
+/// message starts or the subscription ends) — so a reply's trace runs from the Api into every streamer that delivered it;</item>
+/// <item><c>aistreaming.streamer.delivery.lag</c> (publish <c>ts</c> to write, ms), sampled at most once per
+/// <see cref="LagSampleIntervalMs"/> per subscription.</item>
+/// </list>
+/// Call <see cref="Written"/> after an event (or the last event of a batch) was written to the client. Not thread-safe: one
+/// subscription writes from one loop.
+/// </summary>
+internal sealed class DeliveryTrace : IDisposable
+{
+    /// <summary>Minimum time between two delivery-lag samples of one subscription, ms.</summary>
+    public const long LagSampleIntervalMs = 100;
+
+    private readonly StreamerTelemetry _telemetry;
+    private readonly string _channel;
+    private readonly string _transport;
+    private readonly Activity? _subscription;
+    private Activity? _message;
+    private Guid? _messageId;
+    private long _lastLagSample;
+
+    internal DeliveryTrace(StreamerTelemetry telemetry, string channel, string transport)
+    {
+        _telemetry = telemetry;
+        _channel = channel;
+        _transport = transport;
+        _subscription = StreamerTelemetry.ActivitySource.StartActivity("subscribe " + channel);
+        _subscription?.SetTag("messaging.system", "redis");
+        _subscription?.SetTag("messaging.destination.name", channel);
+        _subscription?.SetTag("aistreaming.transport", transport);
+    }
+
+    /// <summary>Records that <paramref name="e"/> (the last of a batch) reached the client.</summary>
+    public void Written(ChannelEvent e)
+    {
+        var now = Environment.TickCount64;
+        if (e.Ts > 0 && now - _lastLagSample >= LagSampleIntervalMs)
+        {
+            _lastLagSample = now;
+            _telemetry.DeliveryLag(Math.Max(0, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - e.Ts));
+        }
+        if (e.MessageId is { } id && id != _messageId && e.Traceparent is { } traceparent)
+        {
+            _messageId = id;
+            StartMessage(traceparent, id);
+        }
+        if (_message is not null && e.Type is ChannelEventTypes.MessageCompleted or ChannelEventTypes.MessageFailed or ChannelEventTypes.MessageCancelled)
+        {
+            _message.SetTag("aistreaming.message.outcome", e.Type);
+            _message.Stop();
+            _message = null;
+        }
+    }
+
+    private void StartMessage(string traceparent, Guid messageId)
+    {
+        _message?.Stop();
+        _message = null;
+        if (!ActivityContext.TryParse(traceparent, null, out var producer))
+        {
+            return;
+        }
+        var previous = Activity.Current;
+        _message = StreamerTelemetry.ActivitySource.StartActivity("deliver " + _channel, ActivityKind.Consumer, producer,
+            links: _subscription is { } s ? [new ActivityLink(s.Context)] : null);
+        // The span spans the message's delivery, not the loop's async context: later awaits must not run under it.
+        Activity.Current = previous;
+        _message?.SetTag("messaging.operation.type", "process");
+        _message?.SetTag("messaging.destination.name", _channel);
+        _message?.SetTag("aistreaming.message.id", messageId);
+        _message?.SetTag("aistreaming.transport", _transport);
+        _subscription?.AddEvent(new ActivityEvent("message", tags: new ActivityTagsCollection { ["aistreaming.message.id"] = messageId, ["traceparent"] = traceparent }));
+    }
+
+    /// <summary>Ends the open message span and the subscription span.</summary>
+    public void Dispose()
+    {
+        _message?.Stop();
+        _message = null;
+        _subscription?.Stop();
+    }
+}

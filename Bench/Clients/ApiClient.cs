@@ -14,8 +14,13 @@ public sealed class ApiClient(HttpClient http)
     public long Conflicts => Interlocked.Read(ref _conflicts);
 
     /// <summary>Creates a client with no connection limit.</summary>
-    public static ApiClient Create(Uri baseAddress) =>
-        new(new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 256 }) { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(60) });
+    public static ApiClient Create(Uri baseAddress)
+    {
+        var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 256 }) { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(60) };
+        http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", BenchAuth.UserToken);
+        http.DefaultRequestHeaders.Add("X-Requested-With", "bench");
+        return new(http);
+    }
 
     /// <summary><c>POST /api/conversations</c>; returns the id and channel <c>conv:{id}</c>.</summary>
     /// <exception cref="HttpRequestException">Not 201.</exception>

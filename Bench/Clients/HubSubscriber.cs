@@ -46,6 +46,7 @@ public sealed class HubSubscriber : ISubscriber
         {
             o.SkipNegotiation = true;
             o.Transports = HttpTransportType.WebSockets;
+            o.AccessTokenProvider = () => Task.FromResult<string?>(BenchAuth.UserToken);
         });
         if (messagePack)
         {
@@ -95,14 +96,14 @@ public sealed class HubSubscriber : ISubscriber
                 var epoch = Tally.Epoch;
                 if (_messagePack)
                 {
-                    await foreach (var item in _connection.StreamAsync<object>("Subscribe", _channel, since, epoch, token))
+                    await foreach (var item in _connection.StreamAsync<object>("Subscribe", _channel, since, epoch, BenchAuth.SubscriptionToken(_channel), token))
                     {
                         if (!Apply(BenchEvent.FromMessagePack(item))) break;
                     }
                 }
                 else
                 {
-                    await foreach (var e in _connection.StreamAsync<ChannelEvent>("Subscribe", _channel, since, epoch, token))
+                    await foreach (var e in _connection.StreamAsync<ChannelEvent>("Subscribe", _channel, since, epoch, BenchAuth.SubscriptionToken(_channel), token))
                     {
                         if (!Apply(BenchEvent.From(e))) break;
                     }

@@ -113,7 +113,7 @@ public sealed class SlowSseClient(Uri baseAddress, string channel, SubscriberTal
     public override async Task OpenAsync(CancellationToken cancellationToken)
     {
         _socket = await ConnectSocketAsync(cancellationToken);
-        var request = $"GET /sse/{Channel} HTTP/1.0\r\nHost: {BaseAddress.Authority}\r\nAccept: text/event-stream\r\n\r\n";
+        var request = $"GET /sse/{Channel}?token={Uri.EscapeDataString(BenchAuth.SubscriptionToken(Channel))} HTTP/1.0\r\nHost: {BaseAddress.Authority}\r\nAccept: text/event-stream\r\n\r\n";
         await _socket.SendAsync(Encoding.ASCII.GetBytes(request), cancellationToken);
     }
 
@@ -169,9 +169,9 @@ public sealed class SlowWebSocketClient(Uri baseAddress, string channel, Subscri
         _invoker = new HttpMessageInvoker(handler);
         _ws = new ClientWebSocket();
         _ws.Options.KeepAliveInterval = TimeSpan.Zero;
-        var uri = new UriBuilder(new Uri(BaseAddress, "/hubs/stream")) { Scheme = "ws" }.Uri;
+        var uri = new UriBuilder(new Uri(BaseAddress, "/hubs/stream")) { Scheme = "ws", Query = "access_token=" + Uri.EscapeDataString(BenchAuth.UserToken) }.Uri;
         await _ws.ConnectAsync(uri, _invoker, cancellationToken);
-        var invocation = JsonSerializer.Serialize(new { type = 4, invocationId = "1", target = "Subscribe", arguments = new object?[] { Channel, null, null } });
+        var invocation = JsonSerializer.Serialize(new { type = 4, invocationId = "1", target = "Subscribe", arguments = new object?[] { Channel, null, null, BenchAuth.SubscriptionToken(Channel) } });
         await _ws.SendAsync(Encoding.UTF8.GetBytes("{\"protocol\":\"json\",\"version\":1}\u001e" + invocation + "\u001e"),
             WebSocketMessageType.Text, true, cancellationToken);
     }

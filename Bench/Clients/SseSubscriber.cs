@@ -52,7 +52,7 @@ public sealed class SseSubscriber(HttpClient http, string channel, SubscriberTal
         {
             try
             {
-                using var request = new HttpRequestMessage(HttpMethod.Get, $"/sse/{channel}");
+                using var request = new HttpRequestMessage(HttpMethod.Get, $"/sse/{channel}?token={Uri.EscapeDataString(BenchAuth.SubscriptionToken(channel))}");
                 if (LastEventId is not null)
                 {
                     request.Headers.Add("Last-Event-ID", LastEventId);

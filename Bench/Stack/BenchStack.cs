@@ -19,7 +19,7 @@ public sealed class BenchStack : IAsyncDisposable
     /// <exception cref="DistributedApplicationException">A service failed to start (the message quotes its output).</exception>
     public static async Task<BenchStack> StartAsync(BenchOptions options, IDictionary<string, string>? streamerEnvironment, CancellationToken cancellationToken)
     {
-        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>([], o =>
+        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>([$"--Auth:SigningKey={AiStreaming.Bench.Clients.BenchAuth.NewKey()}"], o =>
         {
             o.ProjectConfiguration = options.Configuration;
             o.DashboardEnabled = false;
@@ -36,6 +36,11 @@ public sealed class BenchStack : IAsyncDisposable
             .WithEnvironment("Logging__LogLevel__Default", "Warning");
         var streamer = builder.GetProject("streamer").WithEnvironment("Logging__LogLevel__Default", "Warning");
         var web = builder.GetProject("web").WithEnvironment("Logging__LogLevel__Default", "Warning");
+        foreach (var (key, value) in AiStreaming.Bench.Clients.BenchAuth.LimitsEnvironment)
+        {
+            api.WithEnvironment(key, value);
+            streamer.WithEnvironment(key, value);
+        }
         foreach (var (key, value) in streamerEnvironment ?? new Dictionary<string, string>())
         {
             streamer.WithEnvironment(key, value);

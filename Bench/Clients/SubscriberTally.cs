@@ -89,7 +89,7 @@ public sealed class SubscriberTally(MeasureWindow window, Action<Guid>? onTermin
                 var reason = e.Reason ?? "?";
                 ResubscribeReasons[reason] = ResubscribeReasons.GetValueOrDefault(reason) + 1;
                 return;
-            case ChannelEventTypes.PresenceJoin or ChannelEventTypes.PresenceLeave:
+            case ChannelEventTypes.Presence or ChannelEventTypes.PresenceJoin or ChannelEventTypes.PresenceLeave:
                 PresenceFrames++;
                 return;
         }

@@ -169,7 +169,8 @@ public sealed class SlowWebSocketClient(Uri baseAddress, string channel, Subscri
         _invoker = new HttpMessageInvoker(handler);
         _ws = new ClientWebSocket();
         _ws.Options.KeepAliveInterval = TimeSpan.Zero;
-        var uri = new UriBuilder(new Uri(BaseAddress, "/hubs/stream")) { Scheme = "ws", Query = "access_token=" + Uri.EscapeDataString(BenchAuth.UserToken) }.Uri;
+        _ws.Options.SetRequestHeader("Authorization", "Bearer " + BenchAuth.UserToken);
+        var uri = new UriBuilder(new Uri(BaseAddress, "/hubs/stream")) { Scheme = "ws" }.Uri;
         await _ws.ConnectAsync(uri, _invoker, cancellationToken);
         var invocation = JsonSerializer.Serialize(new { type = 4, invocationId = "1", target = "Subscribe", arguments = new object?[] { Channel, null, null, BenchAuth.SubscriptionToken(Channel) } });
         await _ws.SendAsync(Encoding.UTF8.GetBytes("{\"protocol\":\"json\",\"version\":1}\u001e" + invocation + "\u001e"),

@@ -16,7 +16,12 @@ public sealed class ApiClient(HttpClient http)
     /// <summary>Creates a client with no connection limit.</summary>
     public static ApiClient Create(Uri baseAddress)
     {
-        var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 256 }) { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(60) };
+        var handler = new SocketsHttpHandler { MaxConnectionsPerServer = 256 };
+        if (BenchAuth.WebCookies is { } cookies)
+        {
+            handler.CookieContainer = cookies;
+        }
+        var http = new HttpClient(handler) { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(60) };
         http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", BenchAuth.UserToken);
         http.DefaultRequestHeaders.Add("X-Requested-With", "bench");
         return new(http);

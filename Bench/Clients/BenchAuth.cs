@@ -36,7 +36,39 @@ internal static class BenchAuth
         _options = new AuthOptions { SigningKey = key, UserTokenLifetime = TimeSpan.FromHours(1), SubscriptionTokenLifetime = TimeSpan.FromHours(1) };
         _userToken = new UserTokens(_options, TimeProvider.System).Issue(UserId, "bench");
         Subscriptions.Clear();
+        WebCookies = null;
         return key;
+    }
+
+    /// <summary>Web's sign-in cookie of the bench user, once <see cref="SignInToWebAsync"/> ran (<c>--through-web</c>).</summary>
+    public static System.Net.CookieContainer? WebCookies { get; private set; }
+
+    /// <summary>
+    /// Signs in to Web's development sign-in as <c>bench</c> (user id <see cref="UserId"/>): GET the form for its
+    /// antiforgery token, POST it, keep the cookie.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The form or the sign-in answered unexpectedly.</exception>
+    public static async Task SignInToWebAsync(Uri web, CancellationToken cancellationToken)
+    {
+        var cookies = new System.Net.CookieContainer();
+        using var http = new HttpClient(new SocketsHttpHandler { CookieContainer = cookies, AllowAutoRedirect = false }) { BaseAddress = web };
+        var form = await http.GetStringAsync("/account/signin", cancellationToken);
+        var match = System.Text.RegularExpressions.Regex.Match(form, "name=\"__RequestVerificationToken\" type=\"hidden\" value=\"([^\"]+)\"");
+        if (!match.Success)
+        {
+            throw new InvalidOperationException("Web's sign-in form has no antiforgery token.");
+        }
+        using var response = await http.PostAsync("/account/signin", new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["Name"] = "bench",
+            ["ReturnUrl"] = "/",
+            ["__RequestVerificationToken"] = System.Net.WebUtility.HtmlDecode(match.Groups[1].Value),
+        }), cancellationToken);
+        if (response.StatusCode != System.Net.HttpStatusCode.Redirect)
+        {
+            throw new InvalidOperationException($"Web's sign-in answered {(int)response.StatusCode}.");
+        }
+        WebCookies = cookies;
     }
 
     /// <summary>The bearer token for the Api and the hub.</summary>

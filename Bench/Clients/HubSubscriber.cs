@@ -47,6 +47,10 @@ public sealed class HubSubscriber : ISubscriber
             o.SkipNegotiation = true;
             o.Transports = HttpTransportType.WebSockets;
             o.AccessTokenProvider = () => Task.FromResult<string?>(BenchAuth.UserToken);
+            if (BenchAuth.WebCookies is { } cookies)
+            {
+                o.Cookies = cookies; // through Web: its cookie is the identity (Web replaces any bearer)
+            }
         });
         if (messagePack)
         {

@@ -30,12 +30,15 @@ public sealed class SseSubscriber(HttpClient http, string channel, SubscriberTal
     public int Connections { get; private set; }
 
     /// <summary>Creates the shared HTTP client SSE subscribers use: no connection limit, no timeout.</summary>
-    public static HttpClient CreateHttpClient(Uri baseAddress) =>
-        new(new SocketsHttpHandler { MaxConnectionsPerServer = int.MaxValue, PooledConnectionIdleTimeout = TimeSpan.FromMinutes(5) })
+    public static HttpClient CreateHttpClient(Uri baseAddress)
+    {
+        var handler = new SocketsHttpHandler { MaxConnectionsPerServer = int.MaxValue, PooledConnectionIdleTimeout = TimeSpan.FromMinutes(5) };
+        if (BenchAuth.WebCookies is { } cookies)
         {
-            BaseAddress = baseAddress,
-            Timeout = Timeout.InfiniteTimeSpan,
-        };
+            handler.CookieContainer = cookies;
+        }
+        return new HttpClient(handler) { BaseAddress = baseAddress, Timeout = Timeout.InfiniteTimeSpan };
+    }
 
     /// <inheritdoc/>
     /// <exception cref="TimeoutException">No <c>subscribed</c> frame within 60 s.</exception>

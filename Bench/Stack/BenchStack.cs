@@ -55,6 +55,11 @@ public sealed class BenchStack : IAsyncDisposable
         try
         {
             await app.StartAsync(cancellationToken);
+            if (options.ThroughWeb)
+            {
+                // Web replaces any bearer a client sends with the signed-in user's: sign in as the bench user.
+                await AiStreaming.Bench.Clients.BenchAuth.SignInToWebAsync(app.GetEndpoint("web"), cancellationToken);
+            }
         }
         catch
         {

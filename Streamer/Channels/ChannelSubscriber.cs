@@ -168,4 +168,7 @@ public static class ResubscribeReasons
 
     /// <summary>This streamer is shutting down; reconnect (to another replica) and resubscribe.</summary>
     public const string Shutdown = "shutdown";
+
+    /// <summary>The subscription token expired: fetch a fresh one and subscribe again from the last position.</summary>
+    public const string TokenExpired = "token_expired";
 }

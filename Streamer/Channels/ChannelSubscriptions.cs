@@ -60,6 +60,10 @@ internal sealed class ChannelSubscription(
     /// <summary>Outgoing events; the sequence ends after a <c>resubscribe</c> frame.</summary>
     public SubscriberBuffer Events => subscriber.Output;
 
+    /// <summary>Ends the subscription with a <c>resubscribe</c> frame carrying <paramref name="reason"/> (<see cref="ResubscribeReasons"/>).</summary>
+    /// <param name="reason">Why.</param>
+    public void End(string reason) => subscriber.Drop(reason);
+
     /// <summary>Fires when the client stopped reading for <see cref="StreamerOptions.SlowConsumerTimeout"/>: abort its connection.</summary>
     public CancellationToken Stuck => subscriber.Stuck;
 

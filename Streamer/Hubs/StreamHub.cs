@@ -84,11 +84,13 @@ internal sealed class StreamHub(
             await using var subscription = await OpenAsync(name, sinceOffset, epoch, cancellationToken);
             // A client that stopped reading is cut off: its resubscribe frame can't get through, so end the connection.
             using var stuck = subscription.Stuck.UnsafeRegister(static c => ((HubCallerContext)c!).Abort(), Context);
+            // At the token's expiry the stream ends with resubscribe{token_expired}: the client subscribes again with a fresh one.
+            using var expired = expiry.Token.UnsafeRegister(static s => ((ChannelSubscription)s!).End(ResubscribeReasons.TokenExpired), subscription);
             var member = await presence.JoinAsync(name, Context.ConnectionId, grant.UserId, grant.DisplayName);
             try
             {
                 // A subscriber that fell behind catches up in merged frames (fromOffset..offset): one write instead of many.
-                await foreach (var e in subscription.Events.ReadAllAsync(merge: true, expiry.Token))
+                await foreach (var e in subscription.Events.ReadAllAsync(merge: true, cancellationToken))
                 {
                     yield return e;
                     delivery.Written(e);

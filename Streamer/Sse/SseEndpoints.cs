@@ -82,7 +82,7 @@ internal static class SseEndpoints
         {
             // The stream ends when the token expires: reconnect with a fresh token in the URL.
             using var expiry = grant.LinkExpiry(cancellationToken, TimeProvider.System);
-            return await StreamAsync(context, name, since, epoch, grant, subscriptions, presence, heartbeats, expiry.Token);
+            return await StreamAsync(context, name, since, epoch, grant, subscriptions, presence, heartbeats, expiry.Token, cancellationToken);
         }
         finally
         {
@@ -92,7 +92,8 @@ internal static class SseEndpoints
 
     private static async Task<Results<EmptyHttpResult, ProblemHttpResult>> StreamAsync(
         HttpContext context, ChannelName name, long? since, string? epoch, SubscriptionGrant grant,
-        ChannelSubscriptions subscriptions, PresenceTracker presence, SseHeartbeats heartbeats, CancellationToken cancellationToken)
+        ChannelSubscriptions subscriptions, PresenceTracker presence, SseHeartbeats heartbeats, CancellationToken tokenExpiry,
+        CancellationToken cancellationToken)
     {
         using var delivery = context.RequestServices.GetRequiredService<StreamerTelemetry>().StartDelivery(name.Value, "sse");
         ChannelSubscription subscription;
@@ -118,6 +119,8 @@ internal static class SseEndpoints
             // A client that stopped reading is cut off: the resubscribe frame can't get through, so end the connection.
             using var stuck = subscription.Stuck.UnsafeRegister(static c => ((HttpContext)c!).Abort(), context);
             using var beat = heartbeats.Add(subscription.Events);
+            // At the token's expiry the stream ends with resubscribe{token_expired}: reconnect with a fresh token in the URL.
+            using var expired = tokenExpiry.UnsafeRegister(static s => ((ChannelSubscription)s!).End(ResubscribeReasons.TokenExpired), subscription);
             try
             {
                 await PumpAsync(response.BodyWriter, subscription.Events, delivery, cancellationToken);

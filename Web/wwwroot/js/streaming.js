@@ -252,7 +252,9 @@ export class ChannelSubscription {
         else this.#live = true;
         return;
       case 'resubscribe':
-        // The server ends this stream (slow consumer, gap, epoch change, shutdown): go on from what we have.
+        // The server ends this stream (slow consumer, gap, epoch change, shutdown, expired token): go on from what we
+        // have, with a fresh token when that was the reason.
+        if (item.data?.reason === 'token_expired') this.#token = null;
         this.#open();
         return;
       default:

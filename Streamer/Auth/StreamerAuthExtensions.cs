@@ -1,3 +1,4 @@
+using System.Security.Claims;
 using AiStreaming.Channels.Security;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.Extensions.Options;
@@ -22,6 +23,19 @@ internal static class StreamerAuthExtensions
             {
                 bearer.MapInboundClaims = false;
                 bearer.TokenValidationParameters = UserTokens.ValidationParameters(auth.Value);
+                bearer.Events = new JwtBearerEvents
+                {
+                    // A hub connection keeps its principal for its whole life: keep only the two claims the streamer
+                    // reads (sub, name), not the parsed token and all its claims (≈ 3 KB per connection, docs/BENCHMARKS.md).
+                    OnTokenValidated = context =>
+                    {
+                        var user = context.Principal;
+                        context.Principal = new ClaimsPrincipal(new ClaimsIdentity(
+                            [new Claim(UserTokens.SubjectClaim, UserTokens.UserId(user) ?? ""), new Claim(UserTokens.NameClaim, UserTokens.DisplayName(user))],
+                            context.Scheme.Name, UserTokens.NameClaim, roleType: null));
+                        return Task.CompletedTask;
+                    },
+                };
             });
         builder.Services.AddAuthorization();
         builder.Services.AddSingleton(sp => new SubscriptionTokens(

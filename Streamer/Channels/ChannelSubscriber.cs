@@ -24,7 +24,7 @@ internal sealed class ChannelSubscriber
         Channel = channel;
         _options = options;
         _telemetry = telemetry;
-        _buffer = new SubscriberBuffer(options.SubscriberBufferCapacity, options.MaxCoalescedChars, options.SlowConsumerTimeout, time ?? TimeProvider.System);
+        _buffer = new SubscriberBuffer(options.SubscriberBufferCapacity, options.MaxCoalescedChars, options.SlowConsumerTimeout, time);
     }
 
     /// <summary>

@@ -34,12 +34,15 @@ internal enum BufferWrite
 /// </summary>
 /// <param name="capacity">Events queued before backpressure applies (coalescing, then overflow).</param>
 /// <param name="maxCoalescedChars">Largest text a coalesced delta may reach, in UTF-16 characters.</param>
-/// <param name="staleAfter">How long the oldest queued event may wait before writes report <see cref="BufferWrite.Stale"/>; <see cref="Timeout.InfiniteTimeSpan"/> for never.</param>
-/// <param name="time">Clock for <paramref name="staleAfter"/>.</param>
-internal sealed class SubscriberBuffer(int capacity, int maxCoalescedChars, TimeSpan staleAfter, TimeProvider time)
+/// <param name="staleAfter">How long the oldest queued event may wait before writes report <see cref="BufferWrite.Stale"/>; <see langword="null"/> or <see cref="Timeout.InfiniteTimeSpan"/> for never.</param>
+/// <param name="time">Clock for <paramref name="staleAfter"/> (default: the system clock).</param>
+internal sealed class SubscriberBuffer(int capacity, int maxCoalescedChars, TimeSpan? staleAfter = null, TimeProvider? time = null)
 {
     private readonly Lock _gate = new();
-    private readonly long _staleTicks = staleAfter == Timeout.InfiniteTimeSpan ? long.MaxValue : (long)(staleAfter.TotalSeconds * time.TimestampFrequency);
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
+    private readonly long _staleTicks = staleAfter is not { } stale || stale == Timeout.InfiniteTimeSpan
+        ? long.MaxValue
+        : (long)(stale.TotalSeconds * (time ?? TimeProvider.System).TimestampFrequency);
     private (ChannelEvent Event, long EnqueuedAt)[] _ring = new (ChannelEvent, long)[Math.Min(capacity, 4)];
     private int _head;
     private int _count;
@@ -47,14 +50,6 @@ internal sealed class SubscriberBuffer(int capacity, int maxCoalescedChars, Time
     private TaskCompletionSource<bool>? _waiter;
     private bool _completed;
     private bool _heartbeatDue;
-
-    /// <summary>A buffer that never reports staleness (tests, and readers whose transport has its own send timeout).</summary>
-    /// <param name="capacity">Events queued before backpressure applies.</param>
-    /// <param name="maxCoalescedChars">Largest text a coalesced delta may reach.</param>
-    public SubscriberBuffer(int capacity, int maxCoalescedChars)
-        : this(capacity, maxCoalescedChars, Timeout.InfiniteTimeSpan, TimeProvider.System)
-    {
-    }
 
     /// <summary>Events queued now.</summary>
     public int Count
@@ -71,7 +66,7 @@ internal sealed class SubscriberBuffer(int capacity, int maxCoalescedChars, Time
             {
                 return BufferWrite.Closed;
             }
-            var now = time.GetTimestamp();
+            var now = _time.GetTimestamp();
             if (!force && _count > 0 && now - _ring[_head].EnqueuedAt > _staleTicks)
             {
                 return BufferWrite.Stale;
@@ -98,7 +93,7 @@ internal sealed class SubscriberBuffer(int capacity, int maxCoalescedChars, Time
             }
             if (last is not null)
             {
-                Enqueue(last, time.GetTimestamp());
+                Enqueue(last, _time.GetTimestamp());
             }
             _completed = true;
             Signal(false);
@@ -162,18 +157,12 @@ internal sealed class SubscriberBuffer(int capacity, int maxCoalescedChars, Time
             }
             if (merge && _count > 0 && e.Type == ChannelEventTypes.Delta && e.DeltaText is { } text)
             {
-                Coalesced? merged = null;
-                while (_count > 0)
+                var merged = new Coalesced(e, text);
+                while (_count > 0 && merged.TryAppend(PeekHead(), maxCoalescedChars))
                 {
-                    var next = _count == 1 && _coalesced is { } tail ? tail.Peek() : _ring[_head].Event;
-                    merged ??= new Coalesced(e, text);
-                    if (!merged.CanAppend(next, maxCoalescedChars))
-                    {
-                        break;
-                    }
-                    merged.TryAppend(Dequeue()!, maxCoalescedChars);
+                    Dequeue();
                 }
-                e = merged?.Build() ?? e;
+                e = merged.Build();
             }
             return true;
         }
@@ -215,34 +204,43 @@ internal sealed class SubscriberBuffer(int capacity, int maxCoalescedChars, Time
         }
     }
 
-    // Takes the head slot; the coalesced slot (always the last) is built when it is taken.
+    // Takes the head slot (building the coalesced slot when it is the one taken).
     private ChannelEvent? Dequeue()
     {
         if (_count == 0)
         {
             return null;
         }
-        ref var slot = ref _ring[_head];
-        var e = slot.Event;
-        slot = default;
+        var e = PeekHead();
+        _ring[_head] = default;
         _head = (_head + 1) % _ring.Length;
         _count--;
-        if (_count == 0 && _coalesced is { } merged)
-        {
-            _coalesced = null;
-            e = merged.Build();
-        }
         return e;
+    }
+
+    // The head event; when the head is the coalesced slot (the last one), it is built in place first. _count > 0.
+    private ChannelEvent PeekHead()
+    {
+        if (_count == 1)
+        {
+            MaterializeTail();
+        }
+        return _ring[_head].Event;
+    }
+
+    // Ends the merge into the last slot: its event becomes the merged one.
+    private void MaterializeTail()
+    {
+        if (_coalesced is { } merged)
+        {
+            _ring[(_head + _count - 1) % _ring.Length].Event = merged.Build();
+            _coalesced = null;
+        }
     }
 
     private void Enqueue(ChannelEvent e, long now)
     {
-        if (_coalesced is { } merged)
-        {
-            // The merged slot stops being the last one: materialize it in place.
-            _ring[(_head + _count - 1) % _ring.Length].Event = merged.Build();
-            _coalesced = null;
-        }
+        MaterializeTail(); // the merged slot stops being the last one
         if (_count == _ring.Length)
         {
             var bigger = new (ChannelEvent, long)[_ring.Length * 2];
@@ -285,17 +283,17 @@ internal sealed class SubscriberBuffer(int capacity, int maxCoalescedChars, Time
     /// <summary>Consecutive deltas of one message merged into one; built into an event when the reader takes it.</summary>
     private sealed class Coalesced(ChannelEvent first, string firstText)
     {
+        private readonly ChannelEvent _first = first;
         private readonly StringBuilder _text = new(firstText);
         private readonly long _from = first.FromOffset ?? first.Offset;
         private ChannelEvent _last = first;
 
-        public bool CanAppend(ChannelEvent incoming, int maxChars) =>
-            incoming.Type == ChannelEventTypes.Delta && incoming.MessageId == _last.MessageId && incoming.Epoch == _last.Epoch
-            && (incoming.FromOffset ?? incoming.Offset) == _last.Offset + 1 && _text.Length + (incoming.DeltaText?.Length ?? maxChars) <= maxChars;
-
+        /// <summary>Appends <paramref name="incoming"/> if it is the next delta of the same message and the text stays within <paramref name="maxChars"/>.</summary>
         public bool TryAppend(ChannelEvent incoming, int maxChars)
         {
-            if (!CanAppend(incoming, maxChars) || incoming.DeltaText is not { } text)
+            if (incoming.Type != ChannelEventTypes.Delta || incoming.MessageId != _last.MessageId || incoming.Epoch != _last.Epoch
+                || (incoming.FromOffset ?? incoming.Offset) != _last.Offset + 1
+                || incoming.DeltaText is not { } text || _text.Length + text.Length > maxChars)
             {
                 return false;
             }
@@ -304,12 +302,8 @@ internal sealed class SubscriberBuffer(int capacity, int maxCoalescedChars, Time
             return true;
         }
 
-        /// <summary>The merged event as it stands (built; the merge continues).</summary>
-        public ChannelEvent Peek() => Build();
-
+        /// <summary>The merged event; the first event itself when nothing was appended.</summary>
         public ChannelEvent Build() =>
-            _last.Offset == _from && _last.FromOffset is null
-                ? _last
-                : _last with { FromOffset = _from, Data = ChannelEvent.DeltaData(_text.ToString()) };
+            ReferenceEquals(_last, _first) ? _first : _last with { FromOffset = _from, Data = ChannelEvent.DeltaData(_text.ToString()) };
     }
 }

@@ -12,18 +12,16 @@ namespace AiStreaming.Streamer.Auth;
 public sealed record SubscriptionGrant(ChannelName Channel, string UserId, string DisplayName, DateTimeOffset ExpiresAt)
 {
     /// <summary>
-    /// A token that fires when <paramref name="cancellationToken"/> does or when the subscription token expires
-    /// (<see cref="ExpiresAt"/> plus <see cref="AuthOptions.ClockSkew"/>): a subscription lives no longer than its
-    /// token, so a client must subscribe again with a fresh one (the page does at 80 % of the lifetime).
+    /// A source that is cancelled when the subscription token expires (<see cref="ExpiresAt"/> plus
+    /// <see cref="AuthOptions.ClockSkew"/>, on <paramref name="time"/>'s clock): a subscription lives no longer than its
+    /// token, so a client must subscribe again with a fresh one (the page does at 80 % of the lifetime). It fires on
+    /// expiry only, never when the client goes away. Dispose it when the subscription ends.
     /// </summary>
-    /// <param name="cancellationToken">The subscription's own cancellation.</param>
     /// <param name="time">Clock.</param>
-    public CancellationTokenSource LinkExpiry(CancellationToken cancellationToken, TimeProvider time)
+    public CancellationTokenSource StartExpiryTimer(TimeProvider time)
     {
-        var expiry = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var remaining = ExpiresAt + AuthOptions.ClockSkew - time.GetUtcNow();
-        expiry.CancelAfter(remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero);
-        return expiry;
+        return new CancellationTokenSource(remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero, time);
     }
 }
 

@@ -26,7 +26,8 @@ internal sealed class StreamHub(
     UserLimits limits,
     IOptions<StreamerOptions> options,
     IOptions<StreamerSecurityOptions> security,
-    StreamerTelemetry telemetry) : Hub
+    StreamerTelemetry telemetry,
+    TimeProvider time) : Hub
 {
     /// <summary>The hub's path.</summary>
     public const string Path = "/hubs/stream";
@@ -79,7 +80,7 @@ internal sealed class StreamHub(
         try
         {
             // The subscription lives no longer than its token: then the stream ends and the client subscribes again.
-            using var expiry = grant.LinkExpiry(cancellationToken, TimeProvider.System);
+            using var expiry = grant.StartExpiryTimer(time);
             using var delivery = telemetry.StartDelivery(channel, "signalr");
             await using var subscription = await OpenAsync(name, sinceOffset, epoch, cancellationToken);
             // A client that stopped reading is cut off: its resubscribe frame can't get through, so end the connection.

@@ -50,6 +50,7 @@ internal static class SseEndpoints
         SubscriptionGate gate,
         UserLimits limits,
         IOptions<StreamerSecurityOptions> security,
+        TimeProvider time,
         CancellationToken cancellationToken)
     {
         var (grant, refusal) = await gate.CheckAsync(channel, context.Request.Query["token"].FirstOrDefault(), null, "sse");
@@ -81,7 +82,7 @@ internal static class SseEndpoints
         try
         {
             // The stream ends when the token expires: reconnect with a fresh token in the URL.
-            using var expiry = grant.LinkExpiry(cancellationToken, TimeProvider.System);
+            using var expiry = grant.StartExpiryTimer(time);
             return await StreamAsync(context, name, since, epoch, grant, subscriptions, presence, heartbeats, expiry.Token, cancellationToken);
         }
         finally

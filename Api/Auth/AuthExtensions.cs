@@ -1,7 +1,6 @@
 using System.Security.Claims;
 using System.Threading.RateLimiting;
 using AiStreaming.Channels.Security;
-using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.Options;
 
@@ -18,26 +17,16 @@ public static class AuthExtensions
     public const string PostsPolicy = "posts-per-user";
 
     /// <summary>
-    /// Adds <see cref="AuthOptions"/> (section <c>Auth</c>, validated on start), JwtBearer authentication,
-    /// authorization, <see cref="SubscriptionTokens"/>, <see cref="ApiLimitsOptions"/> and the rate limiter
-    /// (rejections: 429 ProblemDetails with <c>Retry-After</c>).
+    /// Adds user-token authentication and <see cref="SubscriptionTokens"/> (<c>AddUserTokenAuthentication</c>, shared
+    /// with the streamer), <see cref="ApiLimitsOptions"/> and the rate limiter (rejections: 429 ProblemDetails with
+    /// <c>Retry-After</c>).
     /// </summary>
     /// <param name="builder">The application builder.</param>
     /// <returns>The same builder.</returns>
     public static IHostApplicationBuilder AddApiAuth(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        builder.AddUserTokenAuthentication();
         builder.Services.AddOptions<ApiLimitsOptions>().BindConfiguration(ApiLimitsOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
-        builder.Services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer();
-        builder.Services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme)
-            .Configure<IOptions<AuthOptions>>((bearer, auth) =>
-            {
-                bearer.MapInboundClaims = false;
-                bearer.TokenValidationParameters = UserTokens.ValidationParameters(auth.Value);
-            });
-        builder.Services.AddAuthorization();
-        builder.Services.AddSingleton(sp => new SubscriptionTokens(
-            sp.GetRequiredService<IOptions<AuthOptions>>().Value, sp.GetRequiredService<TimeProvider>()));
 
         builder.Services.AddRateLimiter(limiter =>
         {

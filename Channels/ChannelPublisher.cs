@@ -88,7 +88,7 @@ public sealed class ChannelPublisher(IConnectionMultiplexer redis, ChannelOption
             Data = data,
             Ts = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
         };
-        return await subscriber.PublishAsync(channel.PubSubChannel, evt.ToJson());
+        return await subscriber.PublishAsync(channel.PubSubChannel, evt.Utf8Json);
     }
 
     /// <summary>A new random epoch: 12 lower-case hex characters (48 bits).</summary>

@@ -29,8 +29,8 @@ public sealed class StreamerOptions
     public TimeSpan SlowConsumerTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>
-    /// Presence counts are published at most once per this interval per channel and node, and only when they changed,
-    /// so N clients joining a channel cost O(N) frames in all rather than O(N²). Default 1 s.
+    /// Presence counts are published at most once per this interval per channel and node, and only after a join or leave
+    /// on that node, so N clients joining a channel cost O(N) frames in all rather than O(N²). Default 1 s.
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:00.050", "00:01:00")]
     public TimeSpan PresenceInterval { get; set; } = TimeSpan.FromSeconds(1);

@@ -221,7 +221,7 @@ public static class ConversationsApi
         {
             await runner.RequestCancelAsync(messageId);
         }
-        catch (Exception ex) when (RedisExtensions.IsRedisUnavailable(ex))
+        catch (Exception ex) when (RedisFaults.IsUnavailable(ex))
         {
             return TypedResults.Problem(
                 title: "Cancel unavailable",

@@ -68,7 +68,7 @@ public sealed class DeltaPublisher(
             }
             return true;
         }
-        catch (Exception ex) when (RedisExtensions.IsRedisUnavailable(ex))
+        catch (Exception ex) when (RedisFaults.IsUnavailable(ex))
         {
             metrics.DeltaPublishFailures.Add(1, new KeyValuePair<string, object?>("gen_ai.request.model", model.ModelId));
             if (attempted)

@@ -113,7 +113,7 @@ public sealed class GenerationRunner : BackgroundService
             generation.LastPublished = position;
             await store.SetStartPositionAsync(request.MessageId, position.Value, CancellationToken.None);
         }
-        catch (Exception ex) when (RedisExtensions.IsRedisUnavailable(ex))
+        catch (Exception ex) when (RedisFaults.IsUnavailable(ex))
         {
             logger.StartedNotPublished(request.MessageId, ex.Message);
         }
@@ -234,7 +234,7 @@ public sealed class GenerationRunner : BackgroundService
                 });
                 return;
             }
-            catch (Exception ex) when (RedisExtensions.IsRedisUnavailable(ex))
+            catch (Exception ex) when (RedisFaults.IsUnavailable(ex))
             {
                 if (attempt == 1)
                 {

@@ -166,7 +166,7 @@ public sealed class OutboxPublisher(
                 await publisher.PublishAsync(ChannelName.Parse(row.Channel), row.Type, row.MessageId, data.RootElement.Clone());
                 published.Add(row.Id);
             }
-            catch (Exception ex) when (RedisExtensions.IsRedisUnavailable(ex))
+            catch (Exception ex) when (RedisFaults.IsUnavailable(ex))
             {
                 activity?.SetStatus(ActivityStatusCode.Error, ex.Message);
                 error = ex;

@@ -47,12 +47,4 @@ public static class RedisExtensions
         builder.Services.AddHealthChecks().AddCheck<RedisHealthCheck>("redis", timeout: TimeSpan.FromSeconds(5));
         return builder;
     }
-
-    /// <summary>
-    /// Whether <paramref name="exception"/> means Redis could not be reached or did not answer in time: a transient
-    /// condition the caller survives (keeps text pending, leaves events to the outbox relay) rather than a bug.
-    /// </summary>
-    /// <param name="exception">Exception thrown by a Redis call.</param>
-    public static bool IsRedisUnavailable(Exception exception) =>
-        exception is RedisException or RedisTimeoutException or TimeoutException or ObjectDisposedException;
 }

@@ -1,3 +1,4 @@
+using AiStreaming.Channels;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using StackExchange.Redis;
 
@@ -15,7 +16,7 @@ internal sealed class RedisHealthCheck(IConnectionMultiplexer redis) : IHealthCh
             await redis.GetDatabase().PingAsync().WaitAsync(cancellationToken);
             return HealthCheckResult.Healthy();
         }
-        catch (Exception ex) when (RedisExtensions.IsRedisUnavailable(ex))
+        catch (Exception ex) when (RedisFaults.IsUnavailable(ex))
         {
             return HealthCheckResult.Unhealthy("Redis is unreachable.", ex);
         }

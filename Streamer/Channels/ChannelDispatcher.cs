@@ -137,7 +137,7 @@ internal sealed partial class ChannelDispatcher : IDisposable
                         {
                             await Queue.UnsubscribeAsync();
                         }
-                        catch (RedisException ex)
+                        catch (Exception ex) when (RedisFaults.IsUnavailable(ex))
                         {
                             Log.UnsubscribeFailed(owner._logger, Channel.Value, ex);
                         }

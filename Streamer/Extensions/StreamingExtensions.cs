@@ -106,7 +106,7 @@ internal static class StreamingExtensions
                 await redis.GetDatabase().PingAsync();
                 return HealthCheckResult.Healthy();
             }
-            catch (RedisException ex)
+            catch (Exception ex) when (RedisFaults.IsUnavailable(ex))
             {
                 return HealthCheckResult.Unhealthy("Redis unreachable", ex);
             }

@@ -124,7 +124,7 @@ internal sealed class StreamHub(
         {
             return await presence.GetAsync(grant!.Channel);
         }
-        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        catch (Exception ex) when (RedisFaults.IsUnavailable(ex))
         {
             throw new HubException("unavailable: presence store unreachable, retry later.");
         }
@@ -159,7 +159,7 @@ internal sealed class StreamHub(
         {
             return await subscriptions.OpenAsync(name, sinceOffset, epoch, cancellationToken);
         }
-        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        catch (Exception ex) when (RedisFaults.IsUnavailable(ex))
         {
             throw new HubException("unavailable: channel store unreachable, retry later.");
         }

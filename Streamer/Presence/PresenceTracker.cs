@@ -95,7 +95,7 @@ internal sealed partial class PresenceTracker(
                     await Task.WhenAll(_local.Select(kv => db.SortedSetAddAsync(kv.Value.PresenceKey, kv.Key.ClientId, expiry)));
                 }
             }
-            catch (Exception ex) when (ex is RedisException or TimeoutException)
+            catch (Exception ex) when (RedisFaults.IsUnavailable(ex))
             {
                 Log.RefreshFailed(logger, ex);
             }
@@ -153,7 +153,7 @@ internal sealed partial class PresenceTracker(
                 await ChannelPublisher.PublishEphemeralAsync(redis.GetSubscriber(), channel, type, ChannelEvent.ToData(new { user = displayName, count }));
             }
         }
-        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        catch (Exception ex) when (RedisFaults.IsUnavailable(ex))
         {
             Log.ChangeFailed(logger, channel.Value, ex.Message);
         }

@@ -102,7 +102,7 @@ internal static class SseEndpoints
         {
             subscription = await subscriptions.OpenAsync(name, since, epoch, cancellationToken);
         }
-        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        catch (Exception ex) when (RedisFaults.IsUnavailable(ex))
         {
             return TypedResults.Problem("Channel store unreachable, retry later.", statusCode: StatusCodes.Status503ServiceUnavailable, title: "unavailable");
         }

@@ -13,20 +13,22 @@ var signingKey = builder.Configuration["Auth:SigningKey"] is { Length: > 0 } con
     ? configured
     : Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
 
-var api = builder.AddProject("api", "../Api/Api.csproj")
+// Replicas sit behind one load-balanced endpoint, as under Aspire: consumers see services__api__http__0 only.
+var api = builder.AddProject<Projects.Api>("api")
     .WithReference(redis)
     .WithReference(messages)
     .WithEnvironment("Auth__SigningKey", signingKey)
+    .WithReplicas(2)
     .WaitFor(redis)
     .WaitFor(messages);
 
-var streamer = builder.AddProject("streamer", "../Streamer/Streamer.csproj")
+var streamer = builder.AddProject<Projects.Streamer>("streamer")
     .WithReference(redis)
     .WithEnvironment("Auth__SigningKey", signingKey)
     .WithReplicas(2)
     .WaitFor(redis);
 
-builder.AddProject("web", "../Web/Web.csproj")
+builder.AddProject<Projects.Web>("web")
     .WithReference(api)
     .WithReference(streamer)
     .WithEnvironment("Auth__SigningKey", signingKey)

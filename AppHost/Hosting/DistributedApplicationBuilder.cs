@@ -19,9 +19,6 @@ public interface IDistributedApplicationBuilder
     /// <summary>The options the application will run with; still changeable until <see cref="Build"/>.</summary>
     DistributedApplicationOptions Options { get; }
 
-    /// <summary>The AppHost project folder; project paths are relative to it.</summary>
-    string AppHostDirectory { get; }
-
     /// <summary>The resources added so far.</summary>
     ResourceCollection Resources { get; }
 
@@ -33,7 +30,8 @@ public interface IDistributedApplicationBuilder
     IResourceBuilder<T> CreateResourceBuilder<T>(T resource) where T : IResource;
 
     /// <summary>
-    /// Freezes the resources, allocates their ports and passwords and returns the application, not yet started.
+    /// Freezes the resources, allocates their ports and passwords, makes each resource's driver from its lifecycle
+    /// annotation and returns the application, not yet started.
     /// Under <see cref="DistributedApplicationTestingBuilder"/> the entry point's call hands the builder to the test instead.
     /// </summary>
     /// <exception cref="DistributedApplicationException">The resource graph is invalid (e.g. a <c>WaitFor</c> cycle).</exception>
@@ -52,9 +50,8 @@ public sealed class DistributedApplicationBuilder : IDistributedApplicationBuild
     {
         Options = options;
         TestingHook = testingHook;
-        AppHostDirectory = AppHostMetadata.ProjectDirectory;
         Configuration = new ConfigurationManager();
-        Configuration.AddJsonFile(Path.Combine(AppHostDirectory, "appsettings.json"), optional: true, reloadOnChange: false);
+        Configuration.AddJsonFile(Path.Combine(AppHostMetadata.ProjectDirectory, "appsettings.json"), optional: true, reloadOnChange: false);
         Configuration.AddEnvironmentVariables();
         Configuration.AddCommandLine(options.Args);
     }
@@ -64,9 +61,6 @@ public sealed class DistributedApplicationBuilder : IDistributedApplicationBuild
 
     /// <inheritdoc />
     public DistributedApplicationOptions Options { get; }
-
-    /// <inheritdoc />
-    public string AppHostDirectory { get; }
 
     /// <inheritdoc />
     public ResourceCollection Resources { get; } = new();

@@ -31,7 +31,7 @@ public sealed class DistributedApplicationOptions
     public string DashboardOtlpProtocol { get; set; } = "grpc";
 
     /// <summary>Copy every resource's output to the console prefixed with <c>[name-replica]</c> (on by default; the testing builder turns it off).
-    /// The last lines are kept either way (<see cref="DistributedApplication.GetResourceLogs"/>).</summary>
+    /// The last lines are kept either way (<see cref="DistributedApplication.ResourceLogs"/>).</summary>
     public bool ForwardResourceLogsToConsole { get; set; } = true;
 
     /// <summary>Run PostgreSQL with <c>fsync</c> on. Off by default: a crash of the machine may lose recent commits, which a dev or test stack can afford, and every commit is much faster.</summary>
@@ -43,6 +43,10 @@ public sealed class DistributedApplicationOptions
     /// <summary>How long a graceful stop (SIGTERM, or SIGINT for PostgreSQL) may take before the process is killed.</summary>
     public TimeSpan StopTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>The build configuration whose output projects are launched from (<c>bin/{ProjectConfiguration}/…</c>); null means the AppHost's own.</summary>
+    /// <summary>
+    /// The build configuration whose output projects are launched from (<c>bin/{ProjectConfiguration}/…</c>). Null means the
+    /// AppHost configuration's <c>AppHost:Configuration</c>, else the AppHost's own build: Debug under <c>dotnet run --project AppHost</c>,
+    /// Release under <c>dotnet run -c Release --project AppHost</c> (<c>./scripts/run.sh --release</c>).
+    /// </summary>
     public string? ProjectConfiguration { get; set; }
 }

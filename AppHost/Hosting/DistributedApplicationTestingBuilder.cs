@@ -6,25 +6,26 @@ namespace AiStreaming.AppHost.Hosting;
 /// Runs an AppHost's entry point up to <c>Build()</c> and returns its builder, so tests compose the application exactly as
 /// <c>Program.cs</c> does, adjust it, then build and start it themselves. Same name and meaning as Aspire.Hosting.Testing's:
 /// <code>
-/// var builder = await DistributedApplicationTestingBuilder.CreateAsync&lt;Program&gt;([], ct);
-/// builder.GetProject("api").WithEnvironment("Generation__SimulatedTokensPerSecond", "200");
+/// var builder = await DistributedApplicationTestingBuilder.CreateAsync&lt;Projects.AppHost&gt;([], ct);
+/// builder.GetProject("api").WithEnvironment("SimulatedModel__TokensPerSecond", "200");
 /// await using var app = await builder.BuildAsync(ct);
 /// await app.StartAsync(ct);                       // returns when every resource is healthy
+/// await app.ResourceCommands.ExecuteCommandAsync("streamer-1", KnownResourceCommands.KillCommand, ct);
 /// using var http = app.CreateHttpClient("web");
 /// </code>
 /// Defaults differ from <c>dotnet run</c>: a fresh temporary data root deleted on dispose, no dashboard, resource output kept
-/// in memory (<see cref="DistributedApplication.GetResourceLogs"/>) rather than copied to the console.
+/// in memory (<see cref="DistributedApplication.ResourceLogs"/>) rather than copied to the console.
 /// </summary>
 public static class DistributedApplicationTestingBuilder
 {
     /// <summary>Runs <typeparamref name="TEntryPoint"/>'s assembly entry point with no arguments up to <c>Build()</c>.</summary>
-    /// <typeparam name="TEntryPoint">Any type of the AppHost assembly, usually its <c>Program</c>.</typeparam>
+    /// <typeparam name="TEntryPoint">Any type of the AppHost assembly: <c>Projects.AppHost</c>.</typeparam>
     public static Task<IDistributedApplicationBuilder> CreateAsync<TEntryPoint>(CancellationToken cancellationToken = default)
         where TEntryPoint : class =>
         CreateAsync<TEntryPoint>([], null, cancellationToken);
 
     /// <summary>Runs <typeparamref name="TEntryPoint"/>'s assembly entry point with <paramref name="args"/> up to <c>Build()</c>.</summary>
-    /// <typeparam name="TEntryPoint">Any type of the AppHost assembly, usually its <c>Program</c>.</typeparam>
+    /// <typeparam name="TEntryPoint">Any type of the AppHost assembly: <c>Projects.AppHost</c>.</typeparam>
     public static Task<IDistributedApplicationBuilder> CreateAsync<TEntryPoint>(string[] args, CancellationToken cancellationToken = default)
         where TEntryPoint : class =>
         CreateAsync<TEntryPoint>(args, null, cancellationToken);
@@ -33,7 +34,7 @@ public static class DistributedApplicationTestingBuilder
     /// Runs <typeparamref name="TEntryPoint"/>'s assembly entry point with <paramref name="args"/> up to <c>Build()</c>;
     /// <paramref name="configure"/> sees the options (testing defaults already applied) before the entry point adds resources.
     /// </summary>
-    /// <typeparam name="TEntryPoint">Any type of the AppHost assembly, usually its <c>Program</c>.</typeparam>
+    /// <typeparam name="TEntryPoint">Any type of the AppHost assembly: <c>Projects.AppHost</c>.</typeparam>
     /// <exception cref="InvalidOperationException">The entry point returned without calling <c>Build()</c>.</exception>
     public static async Task<IDistributedApplicationBuilder> CreateAsync<TEntryPoint>(
         string[] args, Action<DistributedApplicationOptions>? configure, CancellationToken cancellationToken = default)

@@ -42,7 +42,7 @@ internal static class ManifestResources
     private static IEnumerable<(string, JsonObject)> Redis(RedisResource redis)
     {
         var password = $"{redis.Name}-password";
-        var command = string.Join(' ', ["redis-server", "--requirepass", "$REDIS_PASSWORD", .. redis.ExtraArgs]);
+        var command = "redis-server --requirepass $REDIS_PASSWORD";
         yield return (redis.Name, new JsonObject
         {
             ["type"] = "container.v0",
@@ -75,10 +75,6 @@ internal static class ManifestResources
             },
             ["bindings"] = new JsonObject { ["tcp"] = TcpBinding(5432) },
         };
-        if (server.ExtraArgs.Count > 0)
-        {
-            entry["args"] = new JsonArray([.. server.ExtraArgs.Select(a => JsonValue.Create(a))]);
-        }
         yield return (server.Name, entry);
         yield return (password, GeneratedSecret(password, special: true));
     }
@@ -95,7 +91,7 @@ internal static class ManifestResources
         {
             env[name] = value;
         }
-        foreach (var reference in project.References)
+        foreach (var reference in project.References())
         {
             switch (reference)
             {
@@ -114,15 +110,11 @@ internal static class ManifestResources
             ["type"] = "project.v0",
             ["path"] = Path.GetRelativePath(manifestDirectory, project.ProjectPath).Replace('\\', '/'),
         };
-        if (project.ExtraArgs.Count > 0)
-        {
-            entry["args"] = new JsonArray([.. project.ExtraArgs.Select(a => JsonValue.Create(a))]);
-        }
         entry["env"] = env;
         entry["bindings"] = new JsonObject
         {
-            ["http"] = HttpBinding("http", project.IsExternal),
-            ["https"] = HttpBinding("https", project.IsExternal),
+            ["http"] = HttpBinding("http", project.Endpoint()?.IsExternal == true),
+            ["https"] = HttpBinding("https", project.Endpoint()?.IsExternal == true),
         };
         return entry;
     }
@@ -132,7 +124,7 @@ internal static class ManifestResources
     private static Dictionary<string, string> StaticEnvironment(ProjectResource project)
     {
         var result = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var callback in project.EnvironmentCallbacks)
+        foreach (var callback in project.Annotations.OfType<EnvironmentCallbackAnnotation>().Select(a => a.Callback))
         {
             var env = new Dictionary<string, string>(StringComparer.Ordinal);
             try

@@ -5,7 +5,7 @@ namespace AiStreaming.AppHost.Hosting.Runtime;
 /// <summary>A resource while the application runs: its driver and its replicas.</summary>
 internal sealed class ResourceRuntime
 {
-    public ResourceRuntime(Resource resource, ResourceDriver driver, int colorIndex, int[] ports)
+    public ResourceRuntime(IResource resource, ResourceDriver driver, int colorIndex, IReadOnlyList<int> ports)
     {
         Resource = resource;
         Driver = driver;
@@ -13,7 +13,7 @@ internal sealed class ResourceRuntime
         Replicas = [.. ports.Select((port, i) => new ReplicaRuntime(this, i, port))];
     }
 
-    public Resource Resource { get; }
+    public IResource Resource { get; }
 
     public string Name => Resource.Name;
 
@@ -28,12 +28,11 @@ internal sealed class ResourceRuntime
 
     internal void OnReplicaStateChanged(ReplicaRuntime replica) => ReplicaStateChanged?.Invoke(replica);
 
-    /// <summary>What this resource waits for before starting: its <c>WaitFor</c> list, plus a database's server.</summary>
-    public IEnumerable<IResource> StartDependencies =>
-        Resource is PostgresDatabaseResource db ? Resource.WaitForList.Append(db.Parent).Distinct() : Resource.WaitForList;
+    /// <summary>What this resource waits for before starting (<see cref="WaitAnnotation"/>).</summary>
+    public IEnumerable<IResource> StartDependencies => Resource.WaitsFor();
 
-    /// <summary>What this resource uses while running (wait-fors, references, a database's server): it is stopped before them.</summary>
-    public IEnumerable<IResource> AllDependencies => StartDependencies.Concat(Resource.ReferenceList).Distinct();
+    /// <summary>What this resource uses while running (wait-fors and relationships): it is stopped before them.</summary>
+    public IEnumerable<IResource> AllDependencies => StartDependencies.Concat(Resource.References()).Distinct();
 
     /// <summary>The replica, or a clear error.</summary>
     public ReplicaRuntime GetReplica(int index) =>

@@ -20,12 +20,13 @@ internal sealed class HostContext(DistributedApplicationOptions options, string 
     /// <summary>True when <see cref="OtlpEndpoint"/> came from the AppHost's own environment (then the other OTEL_EXPORTER_* variables are inherited as they are).</summary>
     public bool OtlpFromEnvironment { get; set; }
 
+    /// <summary>The build configuration projects are launched from: <see cref="DistributedApplicationOptions.ProjectConfiguration"/>, else the AppHost's own.</summary>
     public string ProjectConfiguration => Options.ProjectConfiguration ?? AppHostMetadata.Configuration;
 }
 
 /// <summary>
-/// How one kind of resource is prepared, launched and health-checked. The orchestrator owns the lifecycle (start order, retries,
-/// stop, logs); a driver only knows its program.
+/// How one kind of resource is prepared, launched and health-checked; made by the resource's <see cref="ResourceLifecycleAnnotation"/>.
+/// The orchestrator owns the lifecycle (start order, retries, stop, logs); a driver only knows its program.
 /// </summary>
 internal abstract class ResourceDriver(HostContext host)
 {
@@ -44,13 +45,18 @@ internal abstract class ResourceDriver(HostContext host)
     /// <summary>The signal for a graceful stop.</summary>
     public virtual int StopSignal => Posix.SIGTERM;
 
-    /// <summary>The replica's address as shown and returned by <c>GetEndpoint</c>.</summary>
+    /// <summary>The replica's address as shown and returned for a replica id.</summary>
     public virtual Uri GetEndpoint(ReplicaRuntime replica) => new($"tcp://127.0.0.1:{replica.Port}");
 
     /// <summary>What is missing to run this resource, as full sentences naming the fix.</summary>
     public virtual IEnumerable<string> CheckPrerequisites() => [];
 
-    /// <summary>Once per application start, before the first launch (e.g. <c>initdb</c>).</summary>
+    /// <summary>Once all runtimes exist: lets a driver follow another resource (a database its server).</summary>
+    public virtual void Initialize(ResourceRuntime self, Func<IResource, ResourceRuntime> runtimeOf)
+    {
+    }
+
+    /// <summary>Before every launch of a replica, serialised per resource (e.g. <c>initdb</c> the first time).</summary>
     public virtual Task PrepareAsync(ResourceRuntime resource, Action<string> log, CancellationToken cancellationToken) => Task.CompletedTask;
 
     public abstract Task<ProcessSpec> CreateProcessSpecAsync(ReplicaRuntime replica, CancellationToken cancellationToken);
@@ -60,9 +66,12 @@ internal abstract class ResourceDriver(HostContext host)
 
     /// <summary>After the first passing probe, before the replica is declared healthy (e.g. create databases).</summary>
     public virtual Task OnHealthyAsync(ReplicaRuntime replica, CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>When every replica of the resource is healthy at application start, before dependants start (e.g. form a Redis Cluster).</summary>
+    public virtual Task OnResourceHealthyAsync(ResourceRuntime resource, Action<string> log, CancellationToken cancellationToken) => Task.CompletedTask;
 }
 
-/// <summary>A resource without a process: a database (healthy with its server) or anything given by connection string.</summary>
+/// <summary>A resource without a process: anything given by connection string, or a server nothing needs.</summary>
 internal sealed class VirtualDriver(HostContext host, string kind, Func<ReplicaRuntime, Uri> endpoint) : ResourceDriver(host)
 {
     public override string Kind => kind;

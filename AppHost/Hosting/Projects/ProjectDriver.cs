@@ -1,4 +1,6 @@
-namespace AiStreaming.AppHost.Hosting.Runtime;
+using AiStreaming.AppHost.Hosting.Runtime;
+
+namespace AiStreaming.AppHost.Hosting;
 
 /// <summary>
 /// Runs a project's build output, <c>dotnet bin/{Configuration}/{tfm}/{Name}.dll</c>, in the project folder, with the variables
@@ -26,7 +28,7 @@ internal sealed class ProjectDriver(HostContext host, ProjectResource resource, 
         }
         else if (!File.Exists(AssemblyPath))
         {
-            yield return $"Project '{resource.Name}' has no build output at {AssemblyPath}: build first: dotnet build";
+            yield return $"Project '{resource.Name}' has no {Host.ProjectConfiguration} build output at {AssemblyPath}: build first: dotnet build -c {Host.ProjectConfiguration}";
         }
     }
 
@@ -59,16 +61,16 @@ internal sealed class ProjectDriver(HostContext host, ProjectResource resource, 
             env["OTEL_METRIC_EXPORT_INTERVAL"] = "1000";
         }
         var context = new EnvironmentCallbackContext(resource, replica.Index, env);
-        foreach (var callback in resource.EnvironmentCallbacks)
+        foreach (var annotation in resource.Annotations.OfType<EnvironmentCallbackAnnotation>())
         {
-            await callback(context).ConfigureAwait(false);
+            await annotation.Callback(context).ConfigureAwait(false);
         }
-        return new ProcessSpec(HostTools.Dotnet!, [AssemblyPath, .. resource.ExtraArgs], resource.ProjectDirectory) { Environment = env };
+        return new ProcessSpec(HostTools.Dotnet!, [AssemblyPath], resource.ProjectDirectory) { Environment = env };
     }
 
     public override async Task<bool> IsHealthyAsync(ReplicaRuntime replica, CancellationToken cancellationToken)
     {
-        using var response = await healthClient.GetAsync(new Uri(GetEndpoint(replica), resource.HealthCheckPath), cancellationToken).ConfigureAwait(false);
+        using var response = await healthClient.GetAsync(new Uri(GetEndpoint(replica), "/health"), cancellationToken).ConfigureAwait(false);
         return response.StatusCode == System.Net.HttpStatusCode.OK;
     }
 }

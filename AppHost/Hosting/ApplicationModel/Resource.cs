@@ -2,12 +2,16 @@ namespace AiStreaming.AppHost.Hosting;
 
 /// <summary>
 /// Something the AppHost runs or points at: a server (Redis, PostgreSQL), a database inside one, or a .NET project.
-/// Same name and meaning as Aspire's <c>Aspire.Hosting.ApplicationModel.IResource</c>.
+/// A name plus annotations, as Aspire's <c>Aspire.Hosting.ApplicationModel.IResource</c>: everything the builder records
+/// about a resource (endpoints, environment, references, <c>WaitFor</c>, replicas, how it is run) is an annotation.
 /// </summary>
 public interface IResource
 {
     /// <summary>The resource's name, unique in the application; used in environment variable names, log prefixes and the dashboard.</summary>
     string Name { get; }
+
+    /// <summary>What the builder recorded about the resource, in the order it was recorded.</summary>
+    ResourceAnnotationCollection Annotations { get; }
 }
 
 /// <summary>A resource that other resources reach through a connection string, injected as <c>ConnectionStrings__{name}</c>.</summary>
@@ -21,17 +25,17 @@ public interface IResourceWithConnectionString : IResource
     ValueTask<string?> GetConnectionStringAsync(CancellationToken cancellationToken = default);
 }
 
-/// <summary>A resource reached over HTTP and announced to referencing resources as <c>services__{name}__http__{replica}</c>.</summary>
-public interface IResourceWithServiceDiscovery : IResource;
+/// <summary>A resource reached over HTTP and announced to referencing resources as <c>services__{name}__http__0</c>.</summary>
+public interface IResourceWithServiceDiscovery : IResourceWithEndpoints;
+
+/// <summary>A resource with endpoints (<see cref="EndpointAnnotation"/>).</summary>
+public interface IResourceWithEndpoints : IResource;
 
 /// <summary>A resource that is a process and can receive environment variables (<c>WithEnvironment</c>, <c>WithReference</c>).</summary>
 public interface IResourceWithEnvironment : IResource;
 
 /// <summary>A resource whose start can be held back until others are healthy (<c>WaitFor</c>).</summary>
 public interface IResourceWithWaitSupport : IResource;
-
-/// <summary>A resource whose process takes extra command-line arguments (<c>WithArgs</c>).</summary>
-public interface IResourceWithArgs : IResource;
 
 /// <summary>A resource that belongs to another one, like a database to its server; it is healthy when its parent is.</summary>
 /// <typeparam name="TParent">The owning resource's type.</typeparam>
@@ -41,10 +45,7 @@ public interface IResourceWithParent<out TParent> : IResource where TParent : IR
     TParent Parent { get; }
 }
 
-/// <summary>
-/// Base class of every resource: a name plus what the builder recorded about it (environment callbacks,
-/// references, <c>WaitFor</c> dependencies, extra arguments). Resources are data; the orchestrator runs them.
-/// </summary>
+/// <summary>Base class of every resource: a validated name and its annotations. Resources are data; their lifecycle runs them.</summary>
 public abstract class Resource : IResource
 {
     /// <summary>Creates a resource.</summary>
@@ -63,63 +64,14 @@ public abstract class Resource : IResource
     /// <inheritdoc />
     public string Name { get; }
 
-    /// <summary>Resources that must be healthy before this one starts (<c>WaitFor</c>).</summary>
-    public IReadOnlyList<IResource> WaitsFor => WaitForList;
-
-    /// <summary>Resources this one was given a reference to (<c>WithReference</c>).</summary>
-    public IReadOnlyList<IResource> References => ReferenceList;
-
-    internal List<IResource> WaitForList { get; } = [];
-
-    internal List<IResource> ReferenceList { get; } = [];
-
-    internal List<Func<EnvironmentCallbackContext, Task>> EnvironmentCallbacks { get; } = [];
-
-    internal List<string> ExtraArgs { get; } = [];
+    /// <inheritdoc />
+    public ResourceAnnotationCollection Annotations { get; } = [];
 
     /// <summary>Set when the AppHost was given this resource's connection string: the resource is then not started.</summary>
     internal string? ExternalConnectionString { get; set; }
 
     /// <inheritdoc />
     public override string ToString() => $"{GetType().Name} '{Name}'";
-}
-
-/// <summary>What an environment callback sees while a replica's environment is being assembled, just before it starts.</summary>
-/// <param name="resource">The resource being started.</param>
-/// <param name="replica">The replica index, from 0.</param>
-/// <param name="environmentVariables">The variables so far; add, replace or remove entries.</param>
-public sealed class EnvironmentCallbackContext(IResource resource, int replica, IDictionary<string, string> environmentVariables)
-{
-    /// <summary>The resource being started.</summary>
-    public IResource Resource { get; } = resource;
-
-    /// <summary>The replica index, from 0.</summary>
-    public int Replica { get; } = replica;
-
-    /// <summary>The environment the replica will get, on top of the AppHost's own (inherited) environment.</summary>
-    public IDictionary<string, string> EnvironmentVariables { get; } = environmentVariables;
-}
-
-/// <summary>
-/// A fluent handle on one resource, returned by <c>AddXxx</c> and every <c>WithXxx</c>; same name and meaning as Aspire's.
-/// Covariant, so a builder of <see cref="RedisResource"/> passes where one of <see cref="IResourceWithConnectionString"/> is asked.
-/// </summary>
-/// <typeparam name="T">The resource type.</typeparam>
-public interface IResourceBuilder<out T> where T : IResource
-{
-    /// <summary>The application builder the resource was added to.</summary>
-    IDistributedApplicationBuilder ApplicationBuilder { get; }
-
-    /// <summary>The resource.</summary>
-    T Resource { get; }
-}
-
-internal sealed class ResourceBuilder<T>(IDistributedApplicationBuilder applicationBuilder, T resource) : IResourceBuilder<T>
-    where T : IResource
-{
-    public IDistributedApplicationBuilder ApplicationBuilder { get; } = applicationBuilder;
-
-    public T Resource { get; } = resource;
 }
 
 /// <summary>The application's resources in the order they were added; look one up by name.</summary>
@@ -159,4 +111,26 @@ public sealed class ResourceCollection : IReadOnlyList<IResource>
         }
         _items.Add(resource);
     }
+}
+
+/// <summary>
+/// A fluent handle on one resource, returned by <c>AddXxx</c> and every <c>WithXxx</c>; same name and meaning as Aspire's.
+/// Covariant, so a builder of <see cref="RedisResource"/> passes where one of <see cref="IResourceWithConnectionString"/> is asked.
+/// </summary>
+/// <typeparam name="T">The resource type.</typeparam>
+public interface IResourceBuilder<out T> where T : IResource
+{
+    /// <summary>The application builder the resource was added to.</summary>
+    IDistributedApplicationBuilder ApplicationBuilder { get; }
+
+    /// <summary>The resource.</summary>
+    T Resource { get; }
+}
+
+internal sealed class ResourceBuilder<T>(IDistributedApplicationBuilder applicationBuilder, T resource) : IResourceBuilder<T>
+    where T : IResource
+{
+    public IDistributedApplicationBuilder ApplicationBuilder { get; } = applicationBuilder;
+
+    public T Resource { get; } = resource;
 }

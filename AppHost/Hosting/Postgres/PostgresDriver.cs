@@ -1,8 +1,9 @@
 using System.Globalization;
 using System.Security.Cryptography;
+using AiStreaming.AppHost.Hosting.Runtime;
 using Npgsql;
 
-namespace AiStreaming.AppHost.Hosting.Runtime;
+namespace AiStreaming.AppHost.Hosting;
 
 /// <summary>
 /// Runs PostgreSQL from Debian's binaries: <c>initdb</c> once into <c>{DataRoot}/{name}</c> (user <c>postgres</c>, SCRAM password
@@ -147,7 +148,6 @@ internal sealed class PostgresDriver(HostContext host, PostgresServerResource re
             "-c", "listen_addresses=127.0.0.1",
             "-c", "max_connections=200",
             .. Host.Options.PostgresFsync ? Array.Empty<string>() : ["-c", "fsync=off"],
-            .. resource.ExtraArgs,
         ];
         return Task.FromResult(new ProcessSpec(Path.Combine(HostTools.PostgresBin!, "postgres"), args, Host.DataRoot)
         {

@@ -70,19 +70,26 @@ public sealed class BenchStack : IAsyncDisposable
     }
 
     /// <summary>Streamer replicas (2 with the AppHost's Program.cs).</summary>
-    public int StreamerReplicas => App.GetReplicaCount("streamer");
+    public int StreamerReplicas => App.Resources["streamer"].ReplicaCount();
 
-    /// <summary>The Api's address (or Web's when <paramref name="throughWeb"/>).</summary>
+    /// <summary>Api replicas (2 with the AppHost's Program.cs).</summary>
+    public int ApiReplicas => App.Resources["api"].ReplicaCount();
+
+    /// <summary>The Api's one endpoint, the AppHost's balancer in front of its replicas (or Web's when <paramref name="throughWeb"/>).</summary>
     public Uri ApiUri(bool throughWeb) => App.GetEndpoint(throughWeb ? "web" : "api");
 
     /// <summary>Where subscriber <paramref name="index"/> connects: streamer replica <c>index % replicas</c>, or Web.</summary>
-    public Uri SubscriberUri(int index, bool throughWeb) => throughWeb ? App.GetEndpoint("web") : App.GetEndpoint("streamer", index % StreamerReplicas);
+    public Uri SubscriberUri(int index, bool throughWeb) => throughWeb ? App.GetEndpoint("web") : App.GetEndpoint($"streamer-{index % StreamerReplicas}");
 
     /// <summary>Probes for every server process (trees): api, streamer#i, web, redis, postgres.</summary>
     /// <exception cref="InvalidOperationException">A process is not running.</exception>
     public List<ProcessProbe> Probes()
     {
-        var probes = new List<ProcessProbe> { Probe("api", "api", 0) };
+        var probes = new List<ProcessProbe>();
+        for (var i = 0; i < ApiReplicas; i++)
+        {
+            probes.Add(Probe(ApiReplicas == 1 ? "api" : $"api#{i}", "api", i));
+        }
         for (var i = 0; i < StreamerReplicas; i++)
         {
             probes.Add(Probe($"streamer#{i}", "streamer", i));
@@ -94,7 +101,11 @@ public sealed class BenchStack : IAsyncDisposable
     }
 
     private ProcessProbe Probe(string name, string resource, int replica) =>
-        new(name, App.GetProcessId(resource, replica) ?? throw new InvalidOperationException($"{resource}#{replica} is not running."));
+        new(name, ProcessId($"{resource}-{replica}") ?? throw new InvalidOperationException($"{resource}#{replica} is not running."));
+
+    /// <summary>The process id of one replica (<c>streamer-0</c>) while it runs.</summary>
+    public int? ProcessId(string replicaId) =>
+        App.ResourceNotifications.TryGetCurrentState(replicaId, out var resourceEvent) ? resourceEvent.Snapshot.ProcessId : null;
 
     /// <inheritdoc/>
     public ValueTask DisposeAsync() => App.DisposeAsync();

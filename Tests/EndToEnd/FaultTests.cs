@@ -1,3 +1,4 @@
+using AiStreaming.AppHost.Hosting;
 using AiStreaming.Channels;
 
 namespace AiStreaming.Tests.EndToEnd;
@@ -20,7 +21,7 @@ public class FaultTests(StackFixture stack)
         await client.Transcript.WaitUntilAsync(t => t.TextLength(messageId) > 40, ReplyTimeout, "the reply to be under way");
 
         var killed = stack.StreamerReplicaOf(client.Transcript.CurrentNode);
-        await stack.App.KillResourceAsync("streamer", killed);
+        await stack.CommandAsync($"streamer-{killed}", KnownResourceCommands.KillCommand);
         try
         {
             await client.Transcript.WaitUntilAsync(t => t.Terminal(messageId) is not null, ReplyTimeout, "the reply to complete after failover");
@@ -36,7 +37,7 @@ public class FaultTests(StackFixture stack)
         }
         finally
         {
-            await stack.App.StartResourceAsync("streamer", killed);
+            await stack.CommandAsync($"streamer-{killed}", KnownResourceCommands.StartCommand);
         }
     }
 
@@ -49,7 +50,7 @@ public class FaultTests(StackFixture stack)
         await client.Transcript.WaitUntilAsync(t => t.TextLength(messageId) > 40, ReplyTimeout, "the reply to be under way");
 
         var killed = stack.StreamerReplicaOf(client.Transcript.CurrentNode);
-        await stack.App.KillResourceAsync("streamer", killed);
+        await stack.CommandAsync($"streamer-{killed}", KnownResourceCommands.KillCommand);
         try
         {
             await client.Transcript.WaitUntilAsync(t => t.Terminal(messageId) is not null, ReplyTimeout, "the reply to complete after failover");
@@ -62,7 +63,7 @@ public class FaultTests(StackFixture stack)
         }
         finally
         {
-            await stack.App.StartResourceAsync("streamer", killed);
+            await stack.CommandAsync($"streamer-{killed}", KnownResourceCommands.StartCommand);
         }
     }
 
@@ -76,7 +77,7 @@ public class FaultTests(StackFixture stack)
         await hub.Transcript.WaitUntilAsync(t => t.TextLength(messageId) > 40, ReplyTimeout, "the reply to be under way");
 
         var streamedBeforeRestart = hub.Transcript.Text(messageId);
-        await stack.App.RestartResourceAsync("redis");
+        await stack.CommandAsync("redis", KnownResourceCommands.RestartCommand);
         var restartedAt = DateTime.UtcNow;
 
         foreach (var transcript in new[] { hub.Transcript, sse.Transcript })
@@ -111,9 +112,9 @@ public class FaultTests(StackFixture stack)
         var messageId = await stack.PostMessageAsync(conversationId, "Write a long essay about fault tolerance");
         await client.Transcript.WaitUntilAsync(t => t.TextLength(messageId) > 40, ReplyTimeout, "the reply to be under way");
 
-        await stack.App.KillResourceAsync("api");
+        await stack.CommandAsync("api", KnownResourceCommands.KillCommand);
         Assert.Equal("streaming", (await stack.ReadStoredMessageAsync(messageId)).Status);
-        await stack.App.StartResourceAsync("api");
+        await stack.CommandAsync("api", KnownResourceCommands.StartCommand);
 
         await client.Transcript.WaitUntilAsync(t => t.Terminal(messageId) is not null, ReplyTimeout, "message.failed after the Api restarts");
         var terminal = client.Transcript.Terminal(messageId)!;

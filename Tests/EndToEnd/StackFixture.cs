@@ -117,7 +117,7 @@ public sealed class StackFixture : IAsyncLifetime
         var numsub = (StackExchange.Redis.RedisResult[])(await redis.GetDatabase().ExecuteAsync("PUBSUB", "NUMSUB", name.PubSubChannel.ToString()))!;
         return $"Stored: {row.Status}, {row.Content.Length} chars. Redis history: {entries.Length} entries "
             + $"({entries.FirstOrDefault().Id}..{entries.LastOrDefault().Id}), {numsub[1]} pub/sub subscribers. Api log tail:\n"
-            + string.Join("\n", App.GetResourceLogs("api").TakeLast(60));
+            + string.Join("\n", App.ResourceLogs.GetLogs("api").TakeLast(60));
     }
 
     /// <summary>The streamer replica whose process id is in <paramref name="node"/> (<c>host:pid</c>).</summary>
@@ -127,13 +127,24 @@ public sealed class StackFixture : IAsyncLifetime
         var pid = int.Parse(node[(node.LastIndexOf(':') + 1)..]);
         for (var i = 0; i < 2; i++)
         {
-            if (App.GetProcessId("streamer", i) == pid)
+            if (ProcessIdOf($"streamer-{i}") == pid)
             {
                 return i;
             }
         }
         throw new InvalidOperationException($"No streamer replica has pid {pid}.");
     }
+
+    /// <summary>Runs a resource command (<see cref="KnownResourceCommands"/>) on a replica (<c>streamer-1</c>) or every replica of a resource (<c>api</c>), failing the test if it fails.</summary>
+    public async Task CommandAsync(string resourceId, string command)
+    {
+        var result = await App.ResourceCommands.ExecuteCommandAsync(resourceId, command);
+        Assert.True(result.Success, result.ErrorMessage);
+    }
+
+    /// <summary>The process id of one replica (<c>streamer-1</c>, or <c>redis</c> for a resource of one replica) while it runs.</summary>
+    public int? ProcessIdOf(string replicaId) =>
+        App.ResourceNotifications.TryGetCurrentState(replicaId, out var resourceEvent) ? resourceEvent.Snapshot.ProcessId : null;
 }
 
 /// <summary>End-to-end tests sharing one running stack; they run one at a time.</summary>

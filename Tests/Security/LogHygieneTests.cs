@@ -1,4 +1,5 @@
 using System.Net;
+using AiStreaming.AppHost.Hosting;
 using AiStreaming.Channels;
 using AiStreaming.Tests.EndToEnd;
 using AiStreaming.Tests.Infrastructure;
@@ -19,7 +20,7 @@ public class LogHygieneTests(StackFixture stack)
     public async Task Rejected_subscribes_are_logged_once_each_without_a_stack_trace()
     {
         var marker = $"conv:{Guid.NewGuid():N}";
-        var streamer = stack.App.GetEndpoint("streamer", 0);
+        var streamer = stack.App.GetEndpoint("streamer-0");
         await using var connection = new HubConnectionBuilder()
             .WithUrl(new Uri(streamer, "/hubs/stream"), options =>
             {
@@ -41,9 +42,9 @@ public class LogHygieneTests(StackFixture stack)
 
         // The replica's output is read asynchronously: wait for the lines to arrive.
         await Eventually.UntilAsync(
-            () => stack.App.GetResourceLogs("streamer", 0).Count(l => l.Contains(marker, StringComparison.Ordinal)) >= attempts,
+            () => stack.App.ResourceLogs.GetLogs("streamer-0").Count(l => l.Contains(marker, StringComparison.Ordinal)) >= attempts,
             TimeSpan.FromSeconds(10), "the refusals in the streamer's log");
-        var logs = stack.App.GetResourceLogs("streamer", 0);
+        var logs = stack.App.ResourceLogs.GetLogs("streamer-0");
         var mentions = logs.Where(l => l.Contains(marker, StringComparison.Ordinal)).ToList();
         Assert.Equal(attempts, mentions.Count);
         Assert.All(mentions, l => Assert.Contains("forbidden", l));
@@ -60,7 +61,7 @@ public class LogHygieneTests(StackFixture stack)
         await using var anonymous = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(options);
         await Assert.ThrowsAnyAsync<StackExchange.Redis.RedisException>(() => anonymous.GetDatabase().StringSetAsync("forged", "1"));
 
-        var pid = stack.App.GetProcessId("redis");
+        var pid = stack.ProcessIdOf("redis-0");
         Assert.NotNull(pid);
         var uid = File.ReadLines($"/proc/{pid}/status").First(l => l.StartsWith("Uid:", StringComparison.Ordinal));
         Assert.DoesNotMatch(@"^Uid:\s+0\s", uid);
@@ -94,7 +95,7 @@ public class LogHygieneTests(StackFixture stack)
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
         await Task.Yield();
-        Assert.DoesNotContain(stack.App.GetResourceLogs("api"), l => l.Contains("unhandled exception", StringComparison.OrdinalIgnoreCase));
+        Assert.DoesNotContain(stack.App.ResourceLogs.GetLogs("api"), l => l.Contains("unhandled exception", StringComparison.OrdinalIgnoreCase));
     }
 
     [Fact]
@@ -107,14 +108,14 @@ public class LogHygieneTests(StackFixture stack)
         Assert.All(secrets, secret => Assert.True(secret.Length >= 32, "every secret is set"));
         foreach (var resource in new[] { "redis", "postgres", "api", "streamer", "web" })
         {
-            for (var replica = 0; replica < (resource == "streamer" ? 2 : 1); replica++)
+            for (var replica = 0; replica < stack.App.Resources[resource].ReplicaCount(); replica++)
             {
-                var logs = stack.App.GetResourceLogs(resource, replica);
+                var logs = stack.App.ResourceLogs.GetLogs($"{resource}-{replica}");
                 foreach (var secret in secrets)
                 {
                     Assert.DoesNotContain(logs, l => l.Contains(secret, StringComparison.Ordinal));
                 }
-                if (stack.App.GetProcessId(resource, replica) is { } pid && File.Exists($"/proc/{pid}/cmdline"))
+                if (stack.ProcessIdOf($"{resource}-{replica}") is { } pid && File.Exists($"/proc/{pid}/cmdline"))
                 {
                     var arguments = File.ReadAllText($"/proc/{pid}/cmdline");
                     Assert.All(secrets, secret => Assert.DoesNotContain(secret, arguments, StringComparison.Ordinal));

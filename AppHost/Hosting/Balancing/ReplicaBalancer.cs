@@ -20,7 +20,7 @@ namespace AiStreaming.AppHost.Hosting.Balancing;
 
 /// <summary>
 /// The one endpoint in front of a project's replicas, as Aspire's proxy: a YARP reverse proxy in the AppHost process on
-/// <see cref="EndpointAnnotation.Port"/>, least-requests balancing, WebSockets and streamed responses passed through.
+/// <see cref="EndpointAnnotation.Port"/>, balancing by power of two choices (the fewer active requests of two random replicas, YARP's default), WebSockets and streamed responses passed through.
 /// A replica gets no new request once it is not healthy: the AppHost marks it unhealthy the moment it is stopped, killed
 /// or exits, an active probe of <c>GET /health</c> every second catches a replica that turns unhealthy on its own (a
 /// draining streamer), and <see cref="FailoverConnector"/> sends a connection a dead replica refuses to a live one, so no
@@ -100,7 +100,7 @@ internal sealed class ReplicaBalancer(ResourceRuntime runtime, int port) : IAsyn
     private ClusterConfig Cluster() => new()
     {
         ClusterId = runtime.Name,
-        LoadBalancingPolicy = LoadBalancingPolicies.LeastRequests,
+        LoadBalancingPolicy = LoadBalancingPolicies.PowerOfTwoChoices,
         SessionAffinity = new SessionAffinityConfig
         {
             Enabled = true,

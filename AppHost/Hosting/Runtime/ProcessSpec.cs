@@ -71,9 +71,6 @@ internal static class HostTools
     /// <summary><c>setsid</c> (util-linux), or null to run children in the AppHost's session.</summary>
     public static string? SetSid => FindOnPath("setsid");
 
-    /// <summary><c>redis-server</c> from the Debian package of that name.</summary>
-    public static string? RedisServer => FindOnPath("redis-server");
-
     /// <summary>The newest <c>/usr/lib/postgresql/{version}/bin</c> holding <c>postgres</c> and <c>initdb</c> (Debian 12: 15), or null.</summary>
     public static string? PostgresBin =>
         Directory.Exists("/usr/lib/postgresql")

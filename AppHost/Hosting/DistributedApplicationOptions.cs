@@ -23,8 +23,6 @@ public sealed class DistributedApplicationOptions
     /// <summary>Run the built-in dashboard and its OTLP receiver (on by default; the testing builder turns it off).</summary>
     public bool DashboardEnabled { get; set; } = true;
 
-    /// <summary>The dashboard's loopback port; 0 picks a free one.</summary>
-    public int DashboardPort { get; set; }
 
     /// <summary>How projects export to the dashboard: <c>grpc</c> (the default, as Aspire) to its HTTP/2 port, or <c>http/protobuf</c>
     /// to its page's port. Ignored when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set for the AppHost (then that collector gets it all).</summary>
@@ -34,8 +32,6 @@ public sealed class DistributedApplicationOptions
     /// The last lines are kept either way (<see cref="DistributedApplication.ResourceLogs"/>).</summary>
     public bool ForwardResourceLogsToConsole { get; set; } = true;
 
-    /// <summary>Run PostgreSQL with <c>fsync</c> on. Off by default: a crash of the machine may lose recent commits, which a dev or test stack can afford, and every commit is much faster.</summary>
-    public bool PostgresFsync { get; set; }
 
     /// <summary>How long a resource may take from launch to healthy before start fails.</summary>
     public TimeSpan HealthCheckTimeout { get; set; } = TimeSpan.FromSeconds(60);

@@ -123,7 +123,9 @@ internal sealed class PostgresDriver(HostContext host, PostgresServerResource re
         log($"initdb {DataDirectory}");
         var spec = new ProcessSpec(Path.Combine(HostTools.PostgresBin!, "initdb"),
             ["-D", staging, "-U", PostgresServerResource.UserName, "--auth=scram-sha-256", $"--pwfile={PasswordFile}",
-             "--encoding=UTF8", "--locale=C", "--no-instructions", .. Host.Options.PostgresFsync ? Array.Empty<string>() : ["--no-sync"]],
+             "--encoding=UTF8", "--locale=C", "--no-instructions",
+             // No fsync: a crash of the machine may lose recent commits, which a dev or test stack can afford.
+             "--no-sync"],
             Host.DataRoot)
         {
             RunAsPostgresUser = true,
@@ -147,7 +149,7 @@ internal sealed class PostgresDriver(HostContext host, PostgresServerResource re
             "-k", socketDirectory,
             "-c", "listen_addresses=127.0.0.1",
             "-c", "max_connections=200",
-            .. Host.Options.PostgresFsync ? Array.Empty<string>() : ["-c", "fsync=off"],
+            "-c", "fsync=off",
         ];
         return Task.FromResult(new ProcessSpec(Path.Combine(HostTools.PostgresBin!, "postgres"), args, Host.DataRoot)
         {

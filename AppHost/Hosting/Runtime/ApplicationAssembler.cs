@@ -48,8 +48,7 @@ internal static class ApplicationAssembler
             .ToList();
 
         var dashboard = options.DashboardEnabled
-            ? new DashboardServer(orchestrator,
-                options.DashboardPort > 0 ? PortAllocator.Reserve(options.DashboardPort) : PortAllocator.GetFreePort(), PortAllocator.GetFreePort())
+            ? new DashboardServer(orchestrator, PortAllocator.GetFreePort(), PortAllocator.GetFreePort())
             : null;
         if (Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_ENDPOINT") is { Length: > 0 } collector)
         {

@@ -31,6 +31,8 @@ public sealed class DashboardStackFixture : IAsyncLifetime
         using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(3));
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>([], options => options.DashboardEnabled = true, cts.Token);
         builder.GetProject("api")
+            // One Api replica, so the reply's spans and logs are api-0's, the source the tests open.
+            .WithReplicas(1)
             .WithEnvironment("SimulatedModel__TokensPerSecond", "80")
             .WithEnvironment("SimulatedModel__TimeToFirstToken", "00:00:00.200")
             .WithEnvironment("SimulatedModel__MinTokens", "60")

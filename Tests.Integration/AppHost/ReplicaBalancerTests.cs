@@ -79,6 +79,15 @@ public sealed class ReplicaBalancerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_dead_replica_is_found_unhealthy_by_the_probes_although_requests_fail_over()
+    {
+        await _replicas[1].DisposeAsync();
+        await Eventually.UntilAsync(() => _balancer.ActiveHealth("svc-1") == Yarp.ReverseProxy.Model.DestinationHealth.Unhealthy,
+            TimeSpan.FromSeconds(5), "the probes to mark the dead replica unhealthy");
+        Assert.Equal(Yarp.ReverseProxy.Model.DestinationHealth.Healthy, _balancer.ActiveHealth("svc-0"));
+    }
+
+    [Fact]
     public async Task A_draining_replica_gets_no_new_requests_once_its_health_probe_fails()
     {
         _replicas[1].Draining = true;

@@ -7,7 +7,8 @@ namespace AiStreaming.AppHost.Hosting.Balancing;
 /// <summary>
 /// Opens the balancer's connections to replicas. When the chosen replica refuses the connection (its process is gone and
 /// the proxy has not yet heard), it connects to the next healthy replica instead, in index order after the refused one,
-/// so the request is served rather than answered 502.
+/// so the request is served rather than answered 502. The balancer's own health probes never fail over: they must see
+/// the replica they ask about.
 /// </summary>
 internal sealed class FailoverConnector(ResourceRuntime runtime)
 {
@@ -20,7 +21,7 @@ internal sealed class FailoverConnector(ResourceRuntime runtime)
         {
             return await ConnectAsync(port, cancellationToken).ConfigureAwait(false);
         }
-        catch (SocketException) when (Candidates(port).Any())
+        catch (SocketException) when (!IsProbe(context) && Candidates(port).Any())
         {
             foreach (var candidate in Candidates(port))
             {
@@ -46,6 +47,9 @@ internal sealed class FailoverConnector(ResourceRuntime runtime)
             .Where(r => r.State == ResourceState.Healthy && r.Port != refusedPort)
             .Select(r => r.Port);
     }
+
+    private static bool IsProbe(SocketsHttpConnectionContext context) =>
+        context.InitialRequestMessage.RequestUri?.Query == ReplicaBalancer.ProbeQuery;
 
     private static async Task<Stream> ConnectAsync(int port, CancellationToken cancellationToken)
     {

@@ -33,6 +33,9 @@ internal sealed class ReplicaBalancer(ResourceRuntime runtime, int port) : IAsyn
     /// <summary>How often each replica's <c>/health</c> is probed.</summary>
     public static readonly TimeSpan ProbeInterval = TimeSpan.FromSeconds(1);
 
+    /// <summary>The query string that marks the balancer's own probes, which must reach their replica or fail (never fail over).</summary>
+    public const string ProbeQuery = "?balancer-probe=1";
+
     private WebApplication? _app;
 
     /// <summary>The affinity cookie's name.</summary>
@@ -78,6 +81,13 @@ internal sealed class ReplicaBalancer(ResourceRuntime runtime, int port) : IAsyn
         }
     }
 
+    /// <summary>The replica's health as the proxy's active checks last saw it (<c>Unknown</c> before the first probe).</summary>
+    internal DestinationHealth ActiveHealth(string replicaId) =>
+        _app is { } app && app.Services.GetRequiredService<IProxyStateLookup>().TryGetCluster(runtime.Name, out var cluster)
+            && cluster.Destinations.TryGetValue(replicaId, out var destination)
+            ? destination.Health.Active
+            : DestinationHealth.Unknown;
+
     // The AppHost knows first when a replica stops or dies: tell the proxy at once rather than at the next probe.
     private void OnReplicaStateChanged(ReplicaRuntime replica)
     {
@@ -118,6 +128,7 @@ internal sealed class ReplicaBalancer(ResourceRuntime runtime, int port) : IAsyn
                 Timeout = ProbeInterval,
                 Policy = HealthCheckConstants.ActivePolicy.ConsecutiveFailures,
                 Path = "/health",
+                Query = ProbeQuery,
             },
         },
         // One failed probe is enough: a draining replica answers 503 on purpose.

@@ -66,3 +66,33 @@ internal sealed class FailoverConnector(ResourceRuntime runtime)
         }
     }
 }
+
+/// <summary>
+/// Sends a bodiless GET, HEAD or OPTIONS again (at most twice more) when the connection to its replica was lost before
+/// any response: a killed replica resets the connections in its accept queue and the requests it was serving. The resend
+/// connects anew, which <see cref="FailoverConnector"/> sends to a live replica. Requests with a body are not resent (the
+/// body was streamed from the client), nor are the balancer's own probes.
+/// </summary>
+internal sealed class ResendOnConnectionLoss(HttpMessageHandler inner) : DelegatingHandler(inner)
+{
+    private const int MaxAttempts = 3;
+
+    protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            }
+            catch (HttpRequestException) when (attempt < MaxAttempts && IsResendable(request) && !cancellationToken.IsCancellationRequested)
+            {
+            }
+        }
+    }
+
+    private static bool IsResendable(HttpRequestMessage request) =>
+        request.Content is null
+        && (request.Method == HttpMethod.Get || request.Method == HttpMethod.Head || request.Method == HttpMethod.Options)
+        && request.RequestUri?.Query != ReplicaBalancer.ProbeQuery;
+}

@@ -23,8 +23,9 @@ namespace AiStreaming.AppHost.Hosting.Balancing;
 /// <see cref="EndpointAnnotation.Port"/>, balancing by power of two choices (the fewer active requests of two random replicas, YARP's default), WebSockets and streamed responses passed through.
 /// A replica gets no new request once it is not healthy: the AppHost marks it unhealthy the moment it is stopped, killed
 /// or exits, an active probe of <c>GET /health</c> every second catches a replica that turns unhealthy on its own (a
-/// draining streamer), and <see cref="FailoverConnector"/> sends a connection a dead replica refuses to a live one, so no
-/// client sees a 502 for it. Sticky sessions, as Container Apps offers them for SignalR's negotiate-based transports: the
+/// draining streamer), <see cref="FailoverConnector"/> sends a connection a dead replica refuses to a live one, and
+/// <see cref="ResendOnConnectionLoss"/> resends a bodiless GET whose connection the dying replica reset, so no client
+/// sees a 502 for it. Sticky sessions, as Container Apps offers them for SignalR's negotiate-based transports: the
 /// cookie <c>.AiStreaming.Affinity.{name}</c> pins a client to a replica, and a request whose replica is down goes to
 /// another one and re-pins (YARP's <c>Redistribute</c>).
 /// </summary>
@@ -149,6 +150,9 @@ internal sealed class ReplicaBalancer(ResourceRuntime runtime, int port) : IAsyn
             handler.PooledConnectionLifetime = TimeSpan.FromSeconds(10);
             handler.PooledConnectionIdleTimeout = TimeSpan.FromSeconds(5);
         }
+
+        protected override HttpMessageHandler WrapHandler(ForwarderHttpClientContext context, HttpMessageHandler handler) =>
+            new ResendOnConnectionLoss(base.WrapHandler(context, handler));
     }
 
     private sealed class NoHostLifetime : IHostLifetime

@@ -121,12 +121,13 @@ public static class ConversationsApi
     /// <param name="user">The caller.</param>
     /// <param name="store">Store.</param>
     /// <param name="runner">Generation runner.</param>
+    /// <param name="registry">Generations of this process (503 once it stops accepting).</param>
     /// <param name="instance">This instance (owner of the new generation).</param>
     /// <param name="options">Generation options (prompt limit, lease).</param>
     /// <param name="limits">Per-user limits (429 when the user has too many replies streaming).</param>
     /// <param name="cancellationToken">Request aborted (honoured only until the messages are stored).</param>
     public static async Task<Results<Accepted<MessageAccepted>, ValidationProblem, NotFound, ProblemHttpResult>> PostMessage(
-        Guid id, PostMessageRequest request, ClaimsPrincipal user, ConversationStore store, GenerationRunner runner, ApiInstance instance,
+        Guid id, PostMessageRequest request, ClaimsPrincipal user, ConversationStore store, GenerationRunner runner, GenerationRegistry registry, ApiInstance instance,
         IOptions<GenerationOptions> options, IOptions<ApiLimitsOptions> limits, CancellationToken cancellationToken)
     {
         var settings = options.Value;
@@ -143,7 +144,7 @@ public static class ConversationsApi
                 ["content"] = [$"The content must be at most {settings.MaxPromptChars} characters."],
             });
         }
-        if (!runner.IsAccepting)
+        if (!registry.IsAccepting)
         {
             return TypedResults.Problem(
                 title: "Shutting down", detail: "This Api instance is shutting down; retry.", statusCode: StatusCodes.Status503ServiceUnavailable);
@@ -199,10 +200,10 @@ public static class ConversationsApi
     /// <param name="messageId">Assistant message id.</param>
     /// <param name="user">The caller.</param>
     /// <param name="store">Store.</param>
-    /// <param name="runner">Generation runner.</param>
+    /// <param name="cancels">Cancel relay.</param>
     /// <param name="cancellationToken">Request aborted.</param>
     public static async Task<Results<Accepted, NotFound, ProblemHttpResult>> CancelMessage(
-        Guid id, Guid messageId, ClaimsPrincipal user, ConversationStore store, GenerationRunner runner, CancellationToken cancellationToken)
+        Guid id, Guid messageId, ClaimsPrincipal user, ConversationStore store, CancelRelay cancels, CancellationToken cancellationToken)
     {
         var message = await store.GetMessageAsync(user.RequireUserId(), id, messageId, cancellationToken);
         if (message is null)
@@ -219,7 +220,7 @@ public static class ConversationsApi
         }
         try
         {
-            await runner.RequestCancelAsync(messageId);
+            await cancels.RequestCancelAsync(messageId);
         }
         catch (Exception ex) when (RedisFaults.IsUnavailable(ex))
         {

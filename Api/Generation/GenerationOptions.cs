@@ -60,6 +60,24 @@ public sealed class GenerationOptions : IValidatableObject
     [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]
     public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// How long a generation may run while nobody watches its channel (no member in the channel's presence set) before
+    /// it is cancelled with <c>message.cancelled</c> <c>{ reason: "abandoned" }</c>; a watcher that returns within it
+    /// (a reload) keeps the generation alive. Checked every <see cref="AbandonCheckInterval"/>. Zero (the default) turns it off.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
+    public TimeSpan AbandonAfter { get; set; } = TimeSpan.Zero;
+
+    /// <summary>How often presence is read for the abandonment rule. Default 2 s.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "00:10:00")]
+    public TimeSpan AbandonCheckInterval { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// How long a replayed <c>Idempotency-Key</c> of a post returns the first answer (per user). Default 24 h.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "7.00:00:00")]
+    public TimeSpan IdempotencyWindow { get; set; } = TimeSpan.FromHours(24);
+
     /// <summary>Longest accepted user message, in UTF-16 characters; longer is a 400 validation problem. Default 8000.</summary>
     [Range(1, 1_000_000)]
     public int MaxPromptChars { get; set; } = 8000;

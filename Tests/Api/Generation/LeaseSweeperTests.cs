@@ -79,7 +79,7 @@ public class LeaseSweeperTests(ServersFixture servers)
             ("Generation:CheckpointInterval", "00:00:30"),
             ("Generation:SweepInterval", "01:00:00")));
         var http = api.CreateClient();
-        var runner = api.Services.GetRequiredService<GenerationRunner>();
+        var runner = api.Services.GetRequiredService<GenerationRegistry>();
         var sweeper = api.Services.GetServices<IHostedService>().OfType<LeaseSweeper>().Single();
         var id = await http.CreateConversationAsync();
         var accepted = await http.PostAcceptedAsync(id, "Run while your lease is taken away");

@@ -12,6 +12,7 @@ var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults(ApiTelemetry.Name);
 builder.Services.AddProblemDetails();
 builder.Services.AddExceptionHandler<BadRequestHandler>(); // malformed input: 400, logged once without a stack trace
+builder.AddApiResilience(); // named Polly pipelines: terminal write, database startup, Redis subscriptions
 builder.AddData();          // PostgreSQL, schema migrations (before anything else starts)
 builder.AddRedis();         // Redis, channel publisher
 builder.AddOutbox();        // transactional outbox and its relay

@@ -19,6 +19,7 @@ builder.AddOutbox();        // transactional outbox and its relay
 builder.AddGeneration();    // model, generation runner, timeouts, cancel, lease sweeper
 builder.AddApiAuth();        // user tokens from Web, subscription tokens, per-user rate limits
 builder.AddConversations();
+builder.Services.AddOpenApi(); // the document at /openapi/v1.json
 
 var app = builder.Build();
 
@@ -33,6 +34,7 @@ app.UseAuthorization();
 app.UseRateLimiter();
 
 app.MapDefaultEndpoints();
+app.MapOpenApi();
 app.MapConversationsApi();
 
 app.Run();

@@ -39,13 +39,21 @@ public static class ConversationsApi
     public static RouteGroupBuilder MapConversationsApi(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/api/conversations").WithTags("Conversations").RequireAuthorization();
-        group.MapPost("/", CreateConversation).RequireRateLimiting(AuthExtensions.PostsPolicy);
-        group.MapGet("/", ListConversations);
-        group.MapGet("/{id:guid}", GetConversation).WithName(nameof(GetConversation));
-        group.MapGet("/{id:guid}/token", GetSubscriptionToken);
-        group.MapPost("/{id:guid}/messages", PostMessage).RequireRateLimiting(AuthExtensions.PostsPolicy);
-        group.MapGet("/{id:guid}/messages/{messageId:guid}", GetMessage).WithName(nameof(GetMessage));
-        group.MapPost("/{id:guid}/messages/{messageId:guid}/cancel", CancelMessage).RequireRateLimiting(AuthExtensions.PostsPolicy);
+        group.MapPost("/", CreateConversation).RequireRateLimiting(AuthExtensions.PostsPolicy)
+            .WithName(nameof(CreateConversation)).WithSummary("Creates a conversation of the caller.");
+        group.MapGet("/", ListConversations)
+            .WithName(nameof(ListConversations)).WithSummary("Lists the caller's conversations, newest first.");
+        group.MapGet("/{id:guid}", GetConversation)
+            .WithName(nameof(GetConversation)).WithSummary("Reads a conversation with its channel and messages.");
+        group.MapGet("/{id:guid}/token", GetSubscriptionToken)
+            .WithName(nameof(GetSubscriptionToken)).WithSummary("Issues a subscription token for the conversation's channel.");
+        group.MapPost("/{id:guid}/messages", PostMessage).RequireRateLimiting(AuthExtensions.PostsPolicy)
+            .WithName(nameof(PostMessage))
+            .WithSummary("Posts a user message and starts the assistant's reply in the background (202 with ids, channel and start position).");
+        group.MapGet("/{id:guid}/messages/{messageId:guid}", GetMessage)
+            .WithName(nameof(GetMessage)).WithSummary("Reads one message.");
+        group.MapPost("/{id:guid}/messages/{messageId:guid}/cancel", CancelMessage).RequireRateLimiting(AuthExtensions.PostsPolicy)
+            .WithName(nameof(CancelMessage)).WithSummary("Cancels a streaming reply, on whichever Api instance runs it.");
         return group;
     }
 

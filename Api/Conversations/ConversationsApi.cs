@@ -5,6 +5,7 @@ using AiStreaming.Api.Redis;
 using AiStreaming.Channels;
 using AiStreaming.Channels.Security;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
 
 namespace AiStreaming.Api.Conversations;
@@ -121,11 +122,17 @@ public static class ConversationsApi
     /// <summary>
     /// <c>POST /api/conversations/{id}/messages</c> <c>{ content }</c>: stores the user message and a streaming
     /// assistant message, publishes <c>message.started</c>, starts the generation in the background and answers 202
-    /// with the ids, channel and start position. 400 for a missing, blank or too long content; 404 for an unknown
-    /// conversation; 409 while a reply of the conversation is still streaming; 503 while this instance shuts down.
+    /// with the ids, channel and start position. 400 for a missing, blank or too long content or a malformed
+    /// <c>Idempotency-Key</c>; 404 for an unknown conversation; 409 while a reply of the conversation is still
+    /// streaming; 422 for a reused <c>Idempotency-Key</c> with another body; 503 while this instance shuts down.
     /// </summary>
     /// <param name="id">Conversation id.</param>
     /// <param name="request">Body.</param>
+    /// <param name="idempotencyKey">
+    /// Optional <c>Idempotency-Key</c> header (1–255 visible ASCII characters, else 400): a retry with the same key by the
+    /// same user within <see cref="GenerationOptions.IdempotencyWindow"/> gets the first answer (202, same ids, channel
+    /// and start position) and starts nothing; the same key with another conversation or content is a 422 problem.
+    /// </param>
     /// <param name="user">The caller.</param>
     /// <param name="store">Store.</param>
     /// <param name="runner">Generation runner.</param>
@@ -135,7 +142,7 @@ public static class ConversationsApi
     /// <param name="limits">Per-user limits (429 when the user has too many replies streaming).</param>
     /// <param name="cancellationToken">Request aborted (honoured only until the messages are stored).</param>
     public static async Task<Results<Accepted<MessageAccepted>, ValidationProblem, NotFound, ProblemHttpResult>> PostMessage(
-        Guid id, PostMessageRequest request, ClaimsPrincipal user, ConversationStore store, GenerationRunner runner, GenerationRegistry registry, ApiInstance instance,
+        Guid id, PostMessageRequest request, [FromHeader(Name = IdempotencyKeys.HeaderName)] string? idempotencyKey, ClaimsPrincipal user, ConversationStore store, GenerationRunner runner, GenerationRegistry registry, ApiInstance instance,
         IOptions<GenerationOptions> options, IOptions<ApiLimitsOptions> limits, CancellationToken cancellationToken)
     {
         var settings = options.Value;
@@ -152,6 +159,18 @@ public static class ConversationsApi
                 ["content"] = [$"The content must be at most {settings.MaxPromptChars} characters."],
             });
         }
+        IdempotencyKey? key = null;
+        if (idempotencyKey is not null)
+        {
+            if (!IdempotencyKeys.IsWellFormed(idempotencyKey))
+            {
+                return TypedResults.Problem(
+                    title: "Invalid Idempotency-Key",
+                    detail: $"The Idempotency-Key header must be 1 to {IdempotencyKeys.MaxLength} visible ASCII characters.",
+                    statusCode: StatusCodes.Status400BadRequest);
+            }
+            key = IdempotencyKeys.For(idempotencyKey, id, content, settings.IdempotencyWindow);
+        }
         if (!registry.IsAccepting)
         {
             return TypedResults.Problem(
@@ -160,9 +179,26 @@ public static class ConversationsApi
 
         var result = await store.StartExchangeAsync(
             user.RequireUserId(), id, content, instance.Id, settings.LeaseDuration, settings.MaxHistoryMessages,
-            limits.Value.MaxConcurrentGenerations, cancellationToken);
+            limits.Value.MaxConcurrentGenerations, key, cancellationToken);
+        if (result.Status == StartExchangeStatus.KeyInUse)
+        {
+            // A concurrent post of the same key committed first: answer as it did.
+            var first = await store.FindReplayAsync(user.RequireUserId(), key!, cancellationToken);
+            result = new StartExchangeResult(StartExchangeStatus.Replayed, Replay: first);
+        }
         switch (result.Status)
         {
+            case StartExchangeStatus.Replayed when result.Replay is { SameRequest: true } replay:
+                return TypedResults.Accepted($"/api/conversations/{replay.Accepted.ConversationId}/messages/{replay.Accepted.MessageId}", replay.Accepted);
+            case StartExchangeStatus.Replayed when result.Replay is not null:
+                return TypedResults.Problem(
+                    title: "Idempotency-Key reused",
+                    detail: "This Idempotency-Key was already used with another conversation or content; use a new key for a new message.",
+                    statusCode: StatusCodes.Status422UnprocessableEntity);
+            case StartExchangeStatus.Replayed:
+                return TypedResults.Problem(
+                    title: "Idempotency-Key in use", detail: "A post with this Idempotency-Key is being stored; retry.",
+                    statusCode: StatusCodes.Status409Conflict);
             case StartExchangeStatus.ConversationNotFound:
                 return TypedResults.NotFound();
             case StartExchangeStatus.TooManyGenerations:

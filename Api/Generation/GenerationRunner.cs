@@ -39,6 +39,8 @@ public sealed class GenerationRunner(
         var settings = options.Value;
         var output = deltas.Open(request, new DeltaBuffer(settings.FlushEveryTokens, settings.FlushInterval, time));
         var generation = new RunningGeneration(request, output, Activity.Current?.Context ?? default, time);
+        // Registered before message.started goes out: a cancel that follows the event finds the generation.
+        registry.Add(generation);
         ChannelPosition? position = null;
         try
         {
@@ -54,7 +56,6 @@ public sealed class GenerationRunner(
             logger.StartPositionNotStored(request.MessageId, ex.Message);
         }
 
-        registry.Add(generation);
         metrics.Queued.Add(1, modelTag);
         _ = Task.Run(() => loop.RunAsync(generation));
         return position;

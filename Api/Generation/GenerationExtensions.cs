@@ -36,6 +36,7 @@ public static class GenerationExtensions
         builder.Services.AddHostedService(sp => sp.GetRequiredService<CancelRelay>());
         builder.Services.AddHostedService<LeaseRenewer>();
         builder.Services.AddHostedService<LeaseSweeper>();
+        builder.Services.AddHostedService<AbandonmentWatch>();
         builder.Services.AddHostedService<GenerationLifetime>();
         return builder;
     }

@@ -65,4 +65,10 @@ internal static partial class Log
 
     [LoggerMessage(2020, LogLevel.Warning, "Lease sweep failed ({Reason})")]
     public static partial void SweepFailed(this ILogger logger, string reason);
+
+    [LoggerMessage(2022, LogLevel.Information, "Cancelled {MessageId}: nobody watched its channel for {AbandonAfter} (abandoned)")]
+    public static partial void Abandoned(this ILogger logger, Guid messageId, TimeSpan abandonAfter);
+
+    [LoggerMessage(2023, LogLevel.Warning, "Cannot read presence for abandonment ({Reason}); no generation is abandoned meanwhile")]
+    public static partial void AbandonCheckFailed(this ILogger logger, string reason);
 }

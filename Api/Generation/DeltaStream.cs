@@ -63,6 +63,24 @@ internal sealed class DeltaStream
     }
 
     /// <summary>
+    /// Publishes <c>message.queued</c> <c>{ position }</c> (through the channel like every event, so offsets and recovery
+    /// cover it). A Redis failure is logged and skipped: the next position change publishes again.
+    /// </summary>
+    /// <param name="position">Place in the queue, 1 = next.</param>
+    public async Task PublishQueuedAsync(int position)
+    {
+        try
+        {
+            ThrowIfDisconnected();
+            LastPublished = await shared.Publisher.PublishAsync(Channel, ChannelEventTypes.MessageQueued, MessageId, ChannelEvent.ToData(new { position }));
+        }
+        catch (Exception ex) when (RedisFaults.IsUnavailable(ex))
+        {
+            shared.Logger.QueuedNotPublished(MessageId, ex.Message);
+        }
+    }
+
+    /// <summary>
     /// Publishes the pending text as one <c>delta</c>. On a Redis failure the text stays pending (it goes out with the
     /// next flush) and publishing pauses for a second; the generation carries on. Skipped during that pause.
     /// </summary>

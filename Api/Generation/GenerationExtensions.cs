@@ -37,6 +37,8 @@ public static class GenerationExtensions
         builder.Services.AddHostedService<LeaseRenewer>();
         builder.Services.AddHostedService<LeaseSweeper>();
         builder.Services.AddHostedService<AbandonmentWatch>();
+        builder.Services.AddSingleton<AdmissionControl>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<AdmissionControl>());
         builder.Services.AddHostedService<GenerationLifetime>();
         return builder;
     }

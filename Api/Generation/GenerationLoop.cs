@@ -21,6 +21,7 @@ namespace AiStreaming.Api.Generation;
 /// <param name="registry">Generations of this process.</param>
 /// <param name="store">Generation persistence (checkpoints).</param>
 /// <param name="finisher">Terminal write.</param>
+/// <param name="admission">Model slots (waits before the model call when the model is saturated).</param>
 /// <param name="instance">This instance (the fence of checkpoints).</param>
 /// <param name="metrics">Instruments.</param>
 /// <param name="time">Clock.</param>
@@ -28,7 +29,7 @@ namespace AiStreaming.Api.Generation;
 /// <param name="logger">Logger.</param>
 public sealed class GenerationLoop(
     IChatCompletionService chat, Kernel kernel, ChatModelInfo model, GenerationRegistry registry, GenerationStore store,
-    GenerationFinisher finisher, ApiInstance instance, GenerationMetrics metrics, TimeProvider time,
+    GenerationFinisher finisher, AdmissionControl admission, ApiInstance instance, GenerationMetrics metrics, TimeProvider time,
     IOptions<GenerationOptions> options, ILogger<GenerationLoop> logger)
 {
     private readonly KeyValuePair<string, object?> modelTag = new("gen_ai.request.model", model.ModelId);
@@ -43,17 +44,25 @@ public sealed class GenerationLoop(
         activity?.SetTag(modelTag.Key, modelTag.Value);
         activity?.SetTag("aistreaming.conversation.id", g.Request.ConversationId);
         activity?.SetTag("aistreaming.message.id", g.MessageId);
-        metrics.Queued.Add(-1, modelTag);
-        metrics.Active.Add(1, modelTag);
-
         var output = g.Output;
         var buffer = output.Buffer;
         var started = time.GetTimestamp();
         long firstTokenAt = 0, lastTokenAt = 0;
         int? reportedTokens = null;
         MessageOutcome? outcome;
+        bool admitted = false, waiting = true;
         try
         {
+            // Time spent waiting for a model slot counts towards none of the timeouts.
+            admitted = await admission.WaitAsync(g.MessageId, output.PublishQueuedAsync, g.ModelToken);
+            waiting = false;
+            metrics.Queued.Add(-1, modelTag);
+            metrics.Active.Add(1, modelTag);
+            if (!admitted)
+            {
+                throw new QueueTimeoutException();
+            }
+            started = time.GetTimestamp();
             g.StartTotalTimer(settings.TotalTimeout);
             var lastCheckpoint = started;
             await using var stream = chat.GetStreamingChatMessageContentsAsync(BuildHistory(g.Request, settings), new OpenAIPromptExecutionSettings(), kernel, g.ModelToken)
@@ -106,6 +115,10 @@ public sealed class GenerationLoop(
             }
             outcome = MessageOutcome.Completed;
         }
+        catch (QueueTimeoutException)
+        {
+            outcome = MessageOutcome.Failed(FailureCodes.QueueTimeout, $"No model slot became free within {settings.MaxQueueWait}.");
+        }
         catch (Exception) when (g.ModelToken.IsCancellationRequested)
         {
             // Our own cancellation (cancel, timeout, shutdown, lost lease), whether or not the client wrapped it.
@@ -117,6 +130,16 @@ public sealed class GenerationLoop(
             outcome = MessageOutcome.Failed(FailureCodes.ModelError, ModelErrorMessage(ex));
         }
 
+        if (admitted)
+        {
+            await admission.ReleaseAsync(g.MessageId);
+        }
+        if (waiting)
+        {
+            // Stopped while waiting for a slot.
+            metrics.Queued.Add(-1, modelTag);
+            metrics.Active.Add(1, modelTag);
+        }
         try
         {
             var outputTokens = reportedTokens ?? buffer.Tokens;
@@ -213,4 +236,6 @@ public sealed class GenerationLoop(
         var message = $"The model call failed: {ex.Message}";
         return message.Length <= 500 ? message : message[..500];
     }
+
+    private sealed class QueueTimeoutException : Exception;
 }

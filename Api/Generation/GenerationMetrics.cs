@@ -28,7 +28,7 @@ public sealed class GenerationMetrics
         Duration = meter.CreateHistogram<double>("aistreaming.generation.duration", "ms", "Duration of a generation, start to terminal state.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [100, 250, 500, 1000, 2500, 5000, 10000, 20000, 30000, 60000, 120000, 300000] });
         Active = meter.CreateUpDownCounter<long>("aistreaming.generations.active", "{generation}", "Generations whose model call runs in this process.");
-        Queued = meter.CreateUpDownCounter<long>("aistreaming.generations.queued", "{generation}", "Generations accepted and not yet started (waiting for a thread to start the model call).");
+        Queued = meter.CreateUpDownCounter<long>("aistreaming.generations.queued", "{generation}", "Generations accepted and not yet started (waiting for a model slot, Generation:MaxConcurrentPerModel, or a thread).");
         Completed = meter.CreateCounter<long>("aistreaming.generation.completed", "{generation}", "Generations that completed.");
         Cancelled = meter.CreateCounter<long>("aistreaming.generation.cancelled", "{generation}", "Generations cancelled by a user.");
         Failed = meter.CreateCounter<long>("aistreaming.generation.failed", "{generation}", "Generations that failed (timeouts, model errors, lost owners).");

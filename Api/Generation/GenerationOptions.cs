@@ -73,6 +73,18 @@ public sealed class GenerationOptions : IValidatableObject
     public TimeSpan AbandonCheckInterval { get; set; } = TimeSpan.FromSeconds(2);
 
     /// <summary>
+    /// Most generations of one model running at once across all Api replicas (admission control, held in Redis); the
+    /// others wait first come, first served, and their channel gets <c>message.queued</c> <c>{ position }</c>. 0 (the
+    /// default) means no limit.
+    /// </summary>
+    [Range(0, 100_000)]
+    public int MaxConcurrentPerModel { get; set; }
+
+    /// <summary>Longest wait for a model slot; then the message fails with <c>queue_timeout</c>. Default 2 min.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.001", "01:00:00")]
+    public TimeSpan MaxQueueWait { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>
     /// How long a replayed <c>Idempotency-Key</c> of a post returns the first answer (per user). Default 24 h.
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:01", "7.00:00:00")]

@@ -70,7 +70,7 @@ public static class FailureCodes
     /// <summary>The owning Api instance stopped (crash: lease expired; shutdown: drain timeout elapsed).</summary>
     public const string GenerationLost = "generation_lost";
 
-    /// <summary>The request waited for a model slot longer than <c>Generation:MaxQueueWait</c> (admission control; reserved).</summary>
+    /// <summary>The request waited for a model slot longer than <see cref="GenerationOptions.MaxQueueWait"/>.</summary>
     public const string QueueTimeout = "queue_timeout";
 }
 

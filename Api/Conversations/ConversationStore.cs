@@ -1,3 +1,6 @@
+// About 250 lines of logic, most of it SQL text: every statement on conversations and messages in one place, so a
+// reader sees each query beside its siblings (the Idempotency-Key statements live in IdempotencyKeys.cs).
+
 using System.Data.Common;
 using System.Text;
 using AiStreaming.Api.Generation;

@@ -2,6 +2,7 @@ using AiStreaming.Channels;
 using Npgsql;
 using Polly;
 using Polly.Retry;
+using Polly.Telemetry;
 
 namespace AiStreaming.Api;
 
@@ -36,6 +37,13 @@ public static class ApiResilience
     /// <returns>The same builder.</returns>
     public static IHostApplicationBuilder AddApiResilience(this IHostApplicationBuilder builder)
     {
+        // Our callers log the first failure themselves, once and without a stack trace (an outage is not a bug); Polly's
+        // own retry events go out at Information, below the "Polly" Warning filter of ServiceDefaults.
+        string[] ours = [TerminalWrite, DatabaseStartup, RedisSubscribe];
+        builder.Services.Configure<TelemetryOptions>(telemetry => telemetry.SeverityProvider = args =>
+            args.Event.EventName == "OnRetry" && Array.IndexOf(ours, args.Source.PipelineName) >= 0
+                ? ResilienceEventSeverity.Information
+                : args.Event.Severity);
         builder.Services.AddResiliencePipeline(TerminalWrite, (pipeline, context) =>
         {
             pipeline.TimeProvider = context.ServiceProvider.GetRequiredService<TimeProvider>();

@@ -5,8 +5,8 @@ import { api, ApiError } from '../api.js';
 import { retryDelay, sleep } from '../retry.js';
 import { ChannelSubscription } from '../stream/subscription.js';
 import { ui } from './dom.js';
-import { applyEvent, refreshPresence } from './events.js';
-import { clearPresence, setStreaming, setTitle, showChannelStatus, showComposerError } from './indicators.js';
+import { applyEvent, onChannelStatus, refreshPresence } from './events.js';
+import { clearPresence, setStreaming, setTitle, showComposerError } from './indicators.js';
 import { clearMessages, renderConversation, upsertMessage } from './messages.js';
 import { clearResumePoint, loadResumePoint } from './resume.js';
 import { markSelected } from './sidebar.js';
@@ -58,7 +58,7 @@ export async function openConversation(id, { push = false } = {}) {
     getToken: () => api.subscriptionToken(id),
     onEvent: applyEvent,
     onSubscribed: frame => refreshPresence(frame.channel ?? view.channel),
-    onStatus: showChannelStatus,
+    onStatus: onChannelStatus,
     reload,
     onError: error => {
       console.warn('aiStreaming: subscription ended with an error, retrying', error);
@@ -77,7 +77,7 @@ function closeConversation() {
   clearMessages();
   setStreaming(null);
   showComposerError(null);
-  showChannelStatus('live');
+  onChannelStatus('live');
   clearPresence();
 }
 

@@ -174,8 +174,10 @@ export class ChannelSubscription {
     }
   }
 
+  // `reconnecting` is passed on every time (the page may have seen the streamer recover meanwhile); `live` once
+  // after each `reconnecting`.
   #setStatus(status) {
-    if (this.#status === status) return;
+    if (status === 'live' && this.#status === 'live') return;
     this.#status = status;
     this.#handlers.onStatus?.(status);
   }

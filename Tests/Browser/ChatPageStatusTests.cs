@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using AiStreaming.Channels;
 using AiStreaming.Tests.EndToEnd;
 using Microsoft.Playwright;
@@ -28,6 +29,7 @@ public class ChatPageStatusTests(StackFixture stack, BrowserFixture browser) : I
         await ExpectSubscribedAsync(page);
         await using var channel = await ChannelAsync(conversationId);
         var status = page.GetByTestId("connection-state");
+        await Assertions.Expect(status).ToHaveAttributeAsync("data-node", new Regex(":[0-9]+$")); // host:pid of its streamer
 
         // Redis is in fact reachable: with no event to show it, the page finds out by itself (it asks for presence).
         await channel.PublishEphemeralAsync("reconnecting", """{ "reason": "redis_unavailable" }""");

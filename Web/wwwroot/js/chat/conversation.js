@@ -6,7 +6,7 @@ import { retryDelay, sleep } from '../retry.js';
 import { ChannelSubscription } from '../stream/subscription.js';
 import { ui } from './dom.js';
 import { applyEvent, onChannelStatus, refreshPresence } from './events.js';
-import { clearPresence, setStreaming, setTitle, showComposerError } from './indicators.js';
+import { clearPresence, setStreaming, setTitle, showComposerError, showNode } from './indicators.js';
 import { clearMessages, renderConversation, upsertMessage } from './messages.js';
 import { clearResumePoint, loadResumePoint } from './resume.js';
 import { markSelected } from './sidebar.js';
@@ -57,7 +57,10 @@ export async function openConversation(id, { push = false } = {}) {
   view.subscription = new ChannelSubscription(client, view.channel, startingPoint(messages), {
     getToken: () => api.subscriptionToken(id),
     onEvent: applyEvent,
-    onSubscribed: frame => refreshPresence(frame.channel ?? view.channel),
+    onSubscribed: frame => {
+      showNode(frame.data?.node);
+      refreshPresence(frame.channel ?? view.channel);
+    },
     onStatus: onChannelStatus,
     reload,
     onError: error => {
@@ -78,6 +81,7 @@ function closeConversation() {
   setStreaming(null);
   showComposerError(null);
   onChannelStatus('live');
+  showNode(null);
   clearPresence();
 }
 

@@ -22,6 +22,12 @@ export function showConnection(state, transport) {
   if (state === 'connected' && ui.composerError.textContent.startsWith('Live updates')) showComposerError(null);
 }
 
+/** The streamer replica serving the open channel (`subscribed` frame's `node`, `host:pid`), as `data-node` for diagnostics. */
+export function showNode(node) {
+  if (node) ui.connectionState.dataset.node = node;
+  else delete ui.connectionState.dataset.node;
+}
+
 /**
  * The open channel's status (`ChannelSubscription` `onStatus`): `reconnecting` while the streamer waits for
  * Redis (shown as "Reconnecting…" although the connection is up), `live` otherwise.

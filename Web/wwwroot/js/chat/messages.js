@@ -116,6 +116,9 @@ function createMessage(id, role) {
   return message;
 }
 
+/** A message id the page made (`local-N`) for a message the Api has not accepted. */
+export const isLocalId = id => id.startsWith('local-');
+
 /** Creates or updates a message; fields not given are left as they are. */
 export function upsertMessage({ id, role = 'assistant', ...fields }) {
   const message = view.messages.get(id) ?? createMessage(id, role);
@@ -139,7 +142,7 @@ export function renameMessage(fromId, toId) {
   scheduleRender(message);
 }
 
-/** Shows the Api's messages in its order; keeps an unsent local message at the end. */
+/** Shows the Api's messages in its order; keeps local messages (being sent, or failed to send) at the end. */
 export function renderConversation(messages) {
   const keep = new Set();
   for (const data of messages) {
@@ -156,7 +159,7 @@ export function renderConversation(messages) {
   }
   for (const [id, message] of view.messages) {
     if (keep.has(id)) continue;
-    if (id === view.pendingUser?.localId) ui.messages.append(message.element);
+    if (isLocalId(id)) ui.messages.append(message.element);
     else {
       message.element.remove();
       view.messages.delete(id);

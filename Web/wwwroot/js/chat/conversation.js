@@ -5,8 +5,8 @@ import { api, ApiError } from '../api.js';
 import { retryDelay, sleep } from '../retry.js';
 import { ChannelSubscription } from '../stream/subscription.js';
 import { ui } from './dom.js';
-import { applyEvent, onChannelStatus, refreshPresence } from './events.js';
-import { clearPresence, setStreaming, setTitle, showComposerError, showNode } from './indicators.js';
+import { applyEvent, refreshPresence } from './events.js';
+import { clearPresence, setStreaming, setTitle, showChannelStatus, showComposerError, showNode } from './indicators.js';
 import { clearMessages, renderConversation, upsertMessage } from './messages.js';
 import { clearResumePoint, loadResumePoint } from './resume.js';
 import { markSelected } from './sidebar.js';
@@ -61,7 +61,7 @@ export async function openConversation(id, { push = false } = {}) {
       showNode(frame.data?.node);
       refreshPresence(frame.channel ?? view.channel);
     },
-    onStatus: onChannelStatus,
+    onStatus: showChannelStatus,
     reload,
     onError: error => {
       console.warn('aiStreaming: subscription ended with an error, retrying', error);
@@ -80,7 +80,7 @@ function closeConversation() {
   clearMessages();
   setStreaming(null);
   showComposerError(null);
-  onChannelStatus('live');
+  showChannelStatus('live');
   showNode(null);
   clearPresence();
 }

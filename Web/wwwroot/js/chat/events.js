@@ -2,7 +2,7 @@
 // conversation's subscription (conversation.js).
 
 import { upsertMessage, renameMessage, scheduleRender } from './messages.js';
-import { announce, setPresence, setStreaming, showChannelStatus } from './indicators.js';
+import { announce, setPresence, setStreaming } from './indicators.js';
 import { clearResumePoint } from './resume.js';
 import { refreshConversations } from './sidebar.js';
 import { client, view } from './store.js';
@@ -86,32 +86,3 @@ export function refreshPresence(channel) {
     .catch(error => console.warn('aiStreaming: GetPresence failed', error));
 }
 
-// While a streamer says it lost Redis, an idle channel brings no event to show that it is back: ask for presence
-// (read from Redis, so it fails while Redis is unreachable) every few seconds until it answers.
-const RECOVERY_PROBE_MS = 5000;
-let probeTimer = null;
-let probeGeneration = 0;
-
-/** Shows the channel's status (`ChannelSubscription` `onStatus`); while `reconnecting`, probes for the streamer's recovery. */
-export function onChannelStatus(status) {
-  showChannelStatus(status);
-  clearTimeout(probeTimer);
-  const generation = ++probeGeneration;
-  if (status !== 'reconnecting') return;
-
-  const channel = view.channel;
-  const current = () => generation === probeGeneration && channel === view.channel;
-  const probe = () => {
-    probeTimer = setTimeout(async () => {
-      try {
-        const presence = await client.connection.invoke('GetPresence', channel, view.subscription?.token ?? null);
-        if (!current()) return;
-        showChannelStatus('live');
-        setPresence(presence?.count, presence?.users);
-      } catch {
-        if (current()) probe();
-      }
-    }, RECOVERY_PROBE_MS);
-  };
-  probe();
-}

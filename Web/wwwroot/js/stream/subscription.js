@@ -151,7 +151,8 @@ export class ChannelSubscription {
   #receive(item, generation) {
     switch (item.type) {
       case 'reconnecting':
-        // A control frame, never in history: whatever offset it carries is not a position.
+        // A status, never in history: its offset is the streamer's last position sent, not a new one. The stream
+        // stays open; the next frame (`subscribed` when Redis answers again, or any event) ends the status.
         this.#setStatus('reconnecting');
         return;
       case 'subscribed':
@@ -174,18 +175,16 @@ export class ChannelSubscription {
     }
   }
 
-  // `reconnecting` is passed on every time (the page may have seen the streamer recover meanwhile); `live` once
-  // after each `reconnecting`.
   #setStatus(status) {
-    if (status === 'live' && this.#status === 'live') return;
+    if (this.#status === status) return;
     this.#status = status;
     this.#handlers.onStatus?.(status);
   }
 
   #deliver(event) {
     this.#setStatus('live'); // events flow again
-    // Presence is not in history: offset 0, no position.
-    if (event.type === 'presence' || event.type?.startsWith('presence.')) {
+    // Ephemeral events (presence) are not in history: offset 0, no position.
+    if (!(event.offset > 0)) {
       this.#handlers.onEvent(event);
       return;
     }

@@ -79,6 +79,7 @@ function finish(event, fields, announcement) {
 
 /** Asks the hub who watches `channel` and shows it, if that channel is still open. */
 export function refreshPresence(channel) {
+  if (!client.isConnected) return; // the next subscribed frame asks again
   client.connection.invoke('GetPresence', channel, view.subscription?.token ?? null)
     .then(presence => {
       if (channel === view.channel) setPresence(presence?.count, presence?.users);

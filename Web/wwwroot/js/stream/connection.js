@@ -28,6 +28,7 @@ export class StreamClient {
   connection = null;
   #url;
   #starting = false;
+  #replacing = false;
   #stateListeners = new Set();
   #connectedListeners = new Set();
 
@@ -53,6 +54,26 @@ export class StreamClient {
       this.#starting = false;
     }
     this.#connected();
+  }
+
+  /**
+   * Replaces the connection with a new one, e.g. because its replica is shutting down (`resubscribe{shutdown}`):
+   * the balancer hands the new one to a replica that is not draining. Calls while one runs coalesce.
+   */
+  async reconnect() {
+    if (this.#replacing) return;
+    this.#replacing = true;
+    const old = this.connection;
+    this.connection = null; // its close is not ours to handle any more
+    this.#setState('reconnecting');
+    try {
+      await old?.stop();
+    } catch {
+      // Already closed.
+    } finally {
+      this.#replacing = false;
+    }
+    await this.start();
   }
 
   /** @param {(state: string) => void} listener called now and on every change @returns {() => void} unsubscribe */

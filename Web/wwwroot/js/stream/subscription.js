@@ -165,8 +165,15 @@ export class ChannelSubscription {
         return;
       case 'resubscribe':
         // The server ends this stream (slow consumer, gap, epoch change, shutdown, expired token): go on from what we
-        // have, with a fresh token when that was the reason.
+        // have, with a fresh token when that was the reason. A replica that shuts down is left for another: the
+        // connection is replaced and every subscription resumes on the new one (onConnected).
         if (item.data?.reason === 'token_expired') this.#token = null;
+        if (item.data?.reason === 'shutdown') {
+          this.#generation++;
+          this.#closeStream();
+          this.#client.reconnect();
+          return;
+        }
         this.#open();
         return;
       default:

@@ -98,6 +98,10 @@ export class StreamClient {
       this.connection = connection;
       try {
         await connection.start();
+        if (connection !== this.connection) {
+          await connection.stop(); // replaced meanwhile (reconnect): the next attempt builds the current one
+          return false;
+        }
         this.transport = choice;
         return true;
       } catch (error) {

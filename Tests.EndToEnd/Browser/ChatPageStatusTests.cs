@@ -31,13 +31,21 @@ public class ChatPageStatusTests(StackFixture stack, BrowserFixture browser) : I
         var status = page.GetByTestId("connection-state");
         await Assertions.Expect(status).ToHaveAttributeAsync("data-node", new Regex(":[0-9]+$")); // host:pid of its streamer
 
+        // A phone-sized window: the sidebar (and its status) is a closed drawer, so the header repeats the status.
+        await page.SetViewportSizeAsync(400, 800);
+        var headerStatus = page.GetByTestId("header-connection-state");
+        await Assertions.Expect(headerStatus).ToBeHiddenAsync();
+
         await channel.PublishEphemeralAsync("reconnecting", """{ "reason": "redis_unavailable" }""");
         await Assertions.Expect(status).ToHaveTextAsync("Reconnecting…", new() { Timeout = Timeout });
         await Assertions.Expect(status).ToHaveAttributeAsync("data-state", "reconnecting");
+        await Assertions.Expect(headerStatus).ToBeVisibleAsync();
+        await Assertions.Expect(headerStatus).ToHaveTextAsync("Reconnecting…");
 
         var messageId = Guid.NewGuid();
         await channel.PublishAsync("message.queued", messageId, """{ "position": 2 }""");
         await Assertions.Expect(status).ToHaveTextAsync("Connected", new() { Timeout = Timeout }); // events flow again
+        await Assertions.Expect(headerStatus).ToBeHiddenAsync();
         var reply = Message(page, messageId.ToString("D"));
         await Assertions.Expect(reply).ToHaveAttributeAsync("data-status", "queued", new() { Timeout = Timeout });
         await Assertions.Expect(reply.GetByTestId("message-note")).ToContainTextAsync("Queued (position 2)");

@@ -8,6 +8,7 @@ export const ui = {
   list: byId('conversation-list'),
   newConversation: byId('new-conversation'),
   connectionState: byId('connection-state'),
+  headerConnectionState: byId('header-connection-state'),
   title: byId('chat-title'),
   presence: byId('presence'),
   messages: byId('messages'),

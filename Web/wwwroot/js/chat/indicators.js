@@ -41,6 +41,8 @@ function renderConnection() {
   const state = connectionState === 'connected' && channelStatus === 'reconnecting' ? 'reconnecting' : connectionState;
   ui.connectionState.dataset.state = state;
   ui.connectionState.textContent = CONNECTION_LABELS[state] ?? state;
+  ui.headerConnectionState.hidden = state === 'connected';
+  ui.headerConnectionState.textContent = ui.connectionState.textContent;
   ui.connectionState.title = channelStatus === 'reconnecting'
     ? 'Live updates are paused: the streaming service lost its data store. The reply continues when it is back.'
     : '';

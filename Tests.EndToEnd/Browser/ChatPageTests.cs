@@ -1,76 +1,72 @@
 using System.Text.Json;
 using AiStreaming.Tests.EndToEnd;
 using Microsoft.Playwright;
+using static AiStreaming.Tests.Browser.ChatPage;
 
 namespace AiStreaming.Tests.Browser;
 
 /// <summary>
 /// The chat page in a real browser against the running stack: resume after reload, tabs in sync, and two users in two
-/// browser contexts who never see each other's conversations.
+/// browser contexts who never see each other's conversations. Asserts what the page shows (<see cref="ChatPage"/>).
 /// </summary>
 [Collection(StackCollection.Name)]
 public class ChatPageTests(StackFixture stack, BrowserFixture browser) : IClassFixture<BrowserFixture>
 {
-    private const float Timeout = 60_000;
-
-    private sealed record MessageView(string Id, string Role, string Status, string Text);
+    private const float Timeout = ChatPage.Timeout;
 
     [Fact]
     public async Task Reloading_mid_stream_shows_the_text_so_far_and_continues_to_the_stored_text()
     {
-        await using var context = await SignedInContextAsync("reloader");
+        await using var context = await SignedInContextAsync(browser.Browser, stack.WebUri, "reloader");
         var page = await context.NewPageAsync();
-        var conversationId = await StartConversationAsync(page);
+        var conversationId = await StartConversationAsync(page, stack.WebUri);
 
         await SendAsync(page, "Explain how resume after reload works");
-        var before = await WaitForAssistantAsync(page, m => m.Status == "streaming" && m.Text.Length > 60, "the reply to stream");
+        var messageId = await WaitForStreamingReplyAsync(page, 60);
+        var before = await Message(page, messageId).GetByTestId("message-text").InnerTextAsync();
 
         await page.ReloadAsync();
-        // Right after the reload the page shows at least the text it had (from sessionStorage or history replay)...
-        var resumed = await WaitForAssistantAsync(page, m => m.Id == before.Id && m.Text.Length >= before.Text.Length, "the resumed text");
-        Assert.StartsWith(before.Text, resumed.Text);
+        // Right after the reload the page shows the same reply with the text it had (from sessionStorage or history replay)...
+        var firstLine = before.Split('\n', StringSplitOptions.RemoveEmptyEntries)[0].Trim();
+        await Assertions.Expect(Message(page, messageId).GetByTestId("message-text"))
+            .ToContainTextAsync(firstLine[..Math.Min(15, firstLine.Length)], new() { Timeout = Timeout });
         // ...and continues live to the end.
-        var done = await WaitForAssistantAsync(page, m => m.Id == before.Id && m.Status == "completed", "the reply to complete");
-
-        var stored = await stack.ReadStoredMessageAsync(Guid.Parse(done.Id));
-        Assert.Equal(stored.Content, done.Text);
-        Assert.Contains(conversationId.ToString(), page.Url);
-        Assert.True(await page.Locator("[data-testid=message-text]").Last.InnerTextAsync() is { Length: > 0 });
+        var stored = await WaitForStoredAsync(stack, Guid.Parse(messageId));
+        await ExpectCompletedWithAsync(page, messageId, stored);
+        Assert.Equal(conversationId, ConversationIdOf(page));
     }
 
     [Fact]
     public async Task Two_tabs_on_one_conversation_show_the_same_text_including_a_tab_that_joins_mid_stream()
     {
-        await using var context = await SignedInContextAsync("tabs");
+        await using var context = await SignedInContextAsync(browser.Browser, stack.WebUri, "tabs");
         var first = await context.NewPageAsync();
-        await StartConversationAsync(first);
+        await StartConversationAsync(first, stack.WebUri);
         var second = await context.NewPageAsync();
         await second.GotoAsync(first.Url);
-        await second.WaitForFunctionAsync("() => window.aiStreaming?.state().connection === 'connected'", null, new() { Timeout = Timeout });
+        await ExpectConnectedAsync(second);
 
         await SendAsync(first, "Summarize presence and multi-tab sync");
-        var streaming = await WaitForAssistantAsync(first, m => m.Status == "streaming" && m.Text.Length > 40, "the reply to stream");
+        var messageId = await WaitForStreamingReplyAsync(first, 40);
         var third = await context.NewPageAsync(); // joins mid-stream
         await third.GotoAsync(first.Url);
 
-        var results = new List<MessageView>();
+        var stored = await WaitForStoredAsync(stack, Guid.Parse(messageId));
         foreach (var page in new[] { first, second, third })
         {
-            results.Add(await WaitForAssistantAsync(page, m => m.Id == streaming.Id && m.Status == "completed", "every tab to complete"));
+            await ExpectCompletedWithAsync(page, messageId, stored);
         }
-
-        var stored = await stack.ReadStoredMessageAsync(Guid.Parse(streaming.Id));
-        Assert.All(results, r => Assert.Equal(stored.Content, r.Text));
         // The second tab also shows the user's prompt it never typed.
-        var secondMessages = await MessagesAsync(second);
-        Assert.Contains(secondMessages, m => m.Role == "user" && m.Text == "Summarize presence and multi-tab sync");
+        await Assertions.Expect(second.Locator("[data-testid=message][data-role=user]").GetByTestId("message-text"))
+            .ToHaveTextAsync("Summarize presence and multi-tab sync", new() { Timeout = Timeout });
     }
+
 
     [Fact]
     public async Task The_browsers_EventSource_reads_the_sse_endpoint_through_web_and_rebuilds_the_stored_text()
     {
         var (conversationId, channel) = await stack.CreateConversationAsync();
-        await using var context = await SignedInContextAsync(stack.Session.Name); // the conversation's owner
+        await using var context = await SignedInContextAsync(browser.Browser, stack.WebUri, stack.Session.Name); // the conversation's owner
         var page = await context.NewPageAsync();
         await page.GotoAsync(stack.WebUri.ToString());
 
@@ -100,94 +96,25 @@ public class ChatPageTests(StackFixture stack, BrowserFixture browser) : IClassF
     [Fact]
     public async Task Two_users_in_two_browsers_never_see_each_others_conversations()
     {
-        await using var aliceContext = await SignedInContextAsync("Alice " + Guid.NewGuid().ToString("N")[..6]);
-        await using var bobContext = await SignedInContextAsync("Bob " + Guid.NewGuid().ToString("N")[..6]);
+        await using var aliceContext = await SignedInContextAsync(browser.Browser, stack.WebUri, "Alice " + Guid.NewGuid().ToString("N")[..6]);
+        await using var bobContext = await SignedInContextAsync(browser.Browser, stack.WebUri, "Bob " + Guid.NewGuid().ToString("N")[..6]);
         var alice = await aliceContext.NewPageAsync();
-        var aliceConversation = await StartConversationAsync(alice);
+        var aliceConversation = await StartConversationAsync(alice, stack.WebUri);
         await SendAsync(alice, "Alice's private question");
-        await WaitForAssistantAsync(alice, m => m.Status == "completed", "Alice's reply");
+        await Assertions.Expect(Replies(alice).Last).ToHaveAttributeAsync("data-status", "completed", new() { Timeout = Timeout });
 
         var bob = await bobContext.NewPageAsync();
         await bob.GotoAsync(new Uri(stack.WebUri, $"/c/{aliceConversation}").ToString());
-        await bob.GetByText("That conversation does not exist.").WaitForAsync(new() { Timeout = Timeout });
-
-        var bobState = await bob.EvaluateAsync<JsonElement>("() => window.aiStreaming.state()");
-        Assert.Equal(JsonValueKind.Null, bobState.GetProperty("conversationId").ValueKind);
-        Assert.Empty(bobState.GetProperty("messages").EnumerateArray());
-        Assert.Equal(0, await bob.Locator($"a[href='/c/{aliceConversation}']").CountAsync());
-        Assert.DoesNotContain("Alice's private question", await bob.ContentAsync());
+        await Assertions.Expect(bob.GetByRole(AriaRole.Alert)).ToHaveTextAsync("That conversation does not exist.", new() { Timeout = Timeout });
+        await Assertions.Expect(bob).ToHaveURLAsync(new Uri(stack.WebUri, "/").ToString());
+        await Assertions.Expect(bob.GetByTestId("message")).ToHaveCountAsync(0);
+        await Assertions.Expect(bob.Locator($"a[href='/c/{aliceConversation}']")).ToHaveCountAsync(0);
+        await Assertions.Expect(bob.GetByText("Alice's private question")).ToHaveCountAsync(0);
 
         // Bob's own conversation is his alone; Alice's list has hers and not his.
-        var bobConversation = await StartConversationAsync(bob);
+        var bobConversation = await StartConversationAsync(bob, stack.WebUri);
         await alice.ReloadAsync();
-        await alice.Locator($"a[href='/c/{aliceConversation}']").WaitForAsync(new() { Timeout = Timeout });
-        Assert.Equal(0, await alice.Locator($"a[href='/c/{bobConversation}']").CountAsync());
-    }
-
-    /// <summary>A browser context signed in through the development sign-in page as <paramref name="name"/>.</summary>
-    private async Task<IBrowserContext> SignedInContextAsync(string name)
-    {
-        var context = await browser.Browser.NewContextAsync();
-        var page = await context.NewPageAsync();
-        await page.GotoAsync(stack.WebUri.ToString()); // redirected to the sign-in page
-        await page.GetByTestId("signin-name").FillAsync(name);
-        await page.GetByTestId("signin-submit").ClickAsync();
-        await page.GetByTestId("user-name").WaitForAsync(new() { Timeout = Timeout });
-        Assert.Equal(name, await page.GetByTestId("user-name").InnerTextAsync());
-        await page.CloseAsync();
-        return context;
-    }
-
-    private async Task<Guid> StartConversationAsync(IPage page)
-    {
-        await page.GotoAsync(stack.WebUri.ToString());
-        await page.GetByTestId("new-conversation").ClickAsync();
-        await page.WaitForFunctionAsync(
-            "() => window.aiStreaming?.state().conversationId && window.aiStreaming.state().connection === 'connected'",
-            null, new() { Timeout = Timeout });
-        var state = await page.EvaluateAsync<JsonElement>("() => window.aiStreaming.state()");
-        return Guid.Parse(state.GetProperty("conversationId").GetString()!);
-    }
-
-    private static async Task SendAsync(IPage page, string text)
-    {
-        await page.GetByTestId("message-input").FillAsync(text);
-        await page.GetByTestId("send").ClickAsync();
-    }
-
-    private static async Task<List<MessageView>> MessagesAsync(IPage page)
-    {
-        var state = await page.EvaluateAsync<JsonElement>("() => window.aiStreaming.state()");
-        return [.. state.GetProperty("messages").EnumerateArray().Select(m => new MessageView(
-            m.GetProperty("id").GetString()!, m.GetProperty("role").GetString()!,
-            m.GetProperty("status").GetString()!, m.GetProperty("text").GetString() ?? ""))];
-    }
-
-    private static async Task<MessageView> WaitForAssistantAsync(IPage page, Func<MessageView, bool> condition, string what)
-    {
-        using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(Timeout));
-        while (true)
-        {
-            try
-            {
-                var match = (await MessagesAsync(page)).LastOrDefault(m => m.Role == "assistant" && condition(m));
-                if (match is not null)
-                {
-                    return match;
-                }
-            }
-            catch (PlaywrightException)
-            {
-                // navigation in progress (reload): the page's script is not there yet
-            }
-            try
-            {
-                await Task.Delay(50, cts.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                throw new TimeoutException($"Timed out waiting for {what}; page state: {JsonSerializer.Serialize(await MessagesAsync(page))}");
-            }
-        }
+        await Assertions.Expect(alice.Locator($"a[href='/c/{aliceConversation}']")).ToBeVisibleAsync(new() { Timeout = Timeout });
+        await Assertions.Expect(alice.Locator($"a[href='/c/{bobConversation}']")).ToHaveCountAsync(0);
     }
 }

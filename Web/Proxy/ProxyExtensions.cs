@@ -19,13 +19,11 @@ public static class ProxyExtensions
     public static IHostApplicationBuilder AddStreamingProxy(this IHostApplicationBuilder builder)
     {
         builder.Services.AddOptions<StreamingProxyOptions>()
-            .BindConfiguration(StreamingProxyOptions.SectionName)
             .Configure<IConfiguration>((options, configuration) =>
             {
-                options.ApiDestinations.AddRange(ServiceEndpoints.Read(configuration, StreamingProxyConfig.ApiClusterId));
-                options.StreamerDestinations.AddRange(ServiceEndpoints.Read(configuration, StreamingProxyConfig.StreamerClusterId));
+                options.ApiAddress = ServiceEndpoints.Read(configuration, StreamingProxyConfig.ApiClusterId);
+                options.StreamerAddress = ServiceEndpoints.Read(configuration, StreamingProxyConfig.StreamerClusterId);
             })
-            .ValidateDataAnnotations()
             .ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<StreamingProxyOptions>, StreamingProxyOptionsValidator>();
 

@@ -1,19 +1,30 @@
 // Client of the Api behind Web's proxy (docs/protocol.md, "Api"). Same origin: no CORS, the sign-in cookie flows.
 // Every call carries X-Requested-With: Web refuses state-changing /api calls without it (CSRF, docs/security.md).
 
-/** An Api answer other than 2xx; `problem` is the ProblemDetails / ValidationProblem body when there is one. */
+import { retryDelay, sleep } from './retry.js';
+
+/**
+ * An Api answer other than 2xx; `problem` is the ProblemDetails / ValidationProblem body when there is one,
+ * `retryAfterSeconds` the `Retry-After` header of a 429 or 503 (null when absent).
+ */
 export class ApiError extends Error {
-  constructor(status, problem) {
+  constructor(status, problem, retryAfterSeconds = null) {
     super(describe(status, problem));
     this.name = 'ApiError';
     this.status = status;
     this.problem = problem;
+    this.retryAfterSeconds = retryAfterSeconds;
   }
 }
 
 function describe(status, problem) {
   const validation = problem?.errors ? Object.values(problem.errors).flat().join(' ') : '';
   return validation || problem?.detail || problem?.title || `The server answered ${status}.`;
+}
+
+function retryAfter(response) {
+  const seconds = Number.parseInt(response.headers.get('Retry-After') ?? '', 10);
+  return Number.isFinite(seconds) && seconds >= 0 ? seconds : null;
 }
 
 async function request(method, url, body, headers = {}) {
@@ -35,11 +46,16 @@ async function request(method, url, body, headers = {}) {
   if (!response.ok) {
     let problem = null;
     try { problem = await response.json(); } catch { /* not JSON: the status says enough */ }
-    throw new ApiError(response.status, problem);
+    throw new ApiError(response.status, problem, retryAfter(response));
   }
   const type = response.headers.get('Content-Type') ?? '';
   return type.includes('json') ? response.json() : null;
 }
+
+// A post whose answer was lost (network error) or that reached no working Api (502–504) may be sent again:
+// with the same Idempotency-Key it can never start a second reply.
+const POST_ATTEMPTS = 3;
+const isRetryable = error => !(error instanceof ApiError) || [502, 503, 504].includes(error.status);
 
 const conversation = id => `/api/conversations/${encodeURIComponent(id)}`;
 
@@ -61,12 +77,24 @@ export const api = {
 
   /**
    * Posts a user message; the reply streams on the conversation's channel.
-   * `idempotencyKey` makes a retried post return the first answer instead of starting a second reply.
+   * The Api remembers `idempotencyKey` for a while (docs/protocol.md): a retry with the same key in that window
+   * gets the first answer (the same message ids and channel) and starts no second reply; the same key with a
+   * different body is a 422 problem. So the caller makes one key per message, and this function sends it again,
+   * with the same key, when a post fails on the way (network error, 502, 503, 504), up to 3 attempts in all.
    * @returns {Promise<{conversationId, userMessageId, messageId, channel, epoch, startOffset}>}
+   *   rejects with ApiError (409 a reply is still streaming, 429 rate limited, …)
    */
-  postMessage: (id, content, idempotencyKey) =>
-    request('POST', `${conversation(id)}/messages`, { content }, { 'Idempotency-Key': idempotencyKey }),
+  async postMessage(id, content, idempotencyKey) {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await request('POST', `${conversation(id)}/messages`, { content }, { 'Idempotency-Key': idempotencyKey });
+      } catch (error) {
+        if (attempt >= POST_ATTEMPTS || !isRetryable(error)) throw error;
+        await sleep(retryDelay(attempt));
+      }
+    }
+  },
 
-  /** Asks the Api to stop a streaming reply; the channel then carries `message.cancelled`. */
+  /** Asks the Api to stop a streaming or queued reply; the channel then carries `message.cancelled`. */
   cancel: (id, messageId) => request('POST', `${conversation(id)}/messages/${encodeURIComponent(messageId)}/cancel`),
 };

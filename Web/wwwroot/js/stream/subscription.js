@@ -1,118 +1,13 @@
-// Client of the streamer tier's hub (docs/protocol.md, "SignalR hub /hubs/stream").
-// Generic like the tier itself: channels, offsets, epochs and recovery; nothing here knows about chat.
+// A subscription to one channel of the streamer tier (docs/protocol.md, "Channels, offsets, epochs" and "SignalR
+// hub"). Generic like the tier itself: positions, recovery and control frames; nothing here knows about chat.
 
-const { HubConnectionBuilder, HubConnectionState, LogLevel } = globalThis.signalR;
-
-const RETRY_DELAYS_MS = [0, 500, 1000, 2000, 5000];
-
-/**
- * Delay before retry number `attempt` (0-based): 0, 0.5, 1, 2, 5 s, then 5 s forever.
- * ±20 % jitter, so the clients of a lost replica do not all come back in the same instant.
- * @param {number} attempt
- */
-export function retryDelay(attempt) {
-  const base = RETRY_DELAYS_MS[Math.min(attempt, RETRY_DELAYS_MS.length - 1)];
-  return base === 0 ? 0 : Math.round(base * (0.8 + Math.random() * 0.4));
-}
-
-export const sleep = ms => new Promise(resolve => setTimeout(resolve, ms));
+import { retryDelay } from '../retry.js';
 
 const isHubError = error => /HubException/.test(error?.message ?? '');
 const isTokenError = error => /HubException: (forbidden|token_expired)/.test(error?.message ?? '');
 
 // Refresh a subscription token when this share of its lifetime has passed (resubscribing from the last position).
 const TOKEN_REFRESH_SHARE = 0.8;
-
-/**
- * One hub connection per page, reconnecting forever. `state` is one of
- * `connecting`, `connected`, `reconnecting`, `disconnected` (waiting before the next attempt).
- */
-export class StreamClient {
-  state = 'disconnected';
-  #starting = false;
-  #stateListeners = new Set();
-  #restoredListeners = new Set();
-
-  /** @param {string} url hub URL, e.g. `/hubs/stream` */
-  constructor(url) {
-    this.connection = new HubConnectionBuilder()
-      .withUrl(url)
-      .withAutomaticReconnect({ nextRetryDelayInMilliseconds: context => retryDelay(context.previousRetryCount) })
-      // Same-node blips only (WebSockets, same live process); cross-node recovery is the channel's own.
-      .withStatefulReconnect()
-      .configureLogging(LogLevel.Warning)
-      .build();
-
-    this.connection.onreconnecting(() => this.#setState('reconnecting'));
-    this.connection.onreconnected(() => this.#connected());
-    // The retry policy never gives up, so a close means the server closed without allowing a
-    // reconnect (e.g. it is shutting down): start over, on whichever replica the proxy picks.
-    this.connection.onclose(() => {
-      this.#setState('disconnected');
-      this.start();
-    });
-  }
-
-  get isConnected() {
-    return this.connection.state === HubConnectionState.Connected;
-  }
-
-  /** Starts the connection, retrying with {@link retryDelay} until it succeeds. */
-  async start() {
-    if (this.#starting) return;
-    this.#starting = true;
-    try {
-      for (let attempt = 1; ; attempt++) {
-        this.#setState('connecting');
-        try {
-          await this.connection.start();
-          break;
-        } catch (error) {
-          this.#setState('disconnected');
-          console.warn('aiStreaming: connection failed, retrying', error);
-          await sleep(retryDelay(attempt));
-        }
-      }
-    } finally {
-      this.#starting = false;
-    }
-    this.#connected();
-  }
-
-  /** @param {(state: string) => void} listener @returns {() => void} unsubscribe */
-  onStateChange(listener) {
-    this.#stateListeners.add(listener);
-    listener(this.state);
-    return () => this.#stateListeners.delete(listener);
-  }
-
-  /** Called after every (re)connection: subscriptions resume there. @returns {() => void} unsubscribe */
-  onConnected(listener) {
-    this.#restoredListeners.add(listener);
-    return () => this.#restoredListeners.delete(listener);
-  }
-
-  /**
-   * Subscribes to `channel` from `start` (`{ sinceOffset, epoch }`, both null for live only).
-   * @param {string} channel
-   * @param {{ sinceOffset: number | null, epoch: string | null }} start
-   * @param {SubscriptionHandlers} handlers
-   */
-  subscribe(channel, start, handlers) {
-    return new ChannelSubscription(this, channel, start, handlers);
-  }
-
-  #connected() {
-    this.#setState('connected');
-    for (const listener of this.#restoredListeners) listener();
-  }
-
-  #setState(state) {
-    if (this.state === state) return;
-    this.state = state;
-    for (const listener of this.#stateListeners) listener(state);
-  }
-}
 
 /**
  * @typedef {object} SubscriptionHandlers
@@ -125,6 +20,9 @@ export class StreamClient {
  *   (`GET /api/conversations/{id}/token`); called before each subscribe when the last one is near expiry
  * @property {(frame: object) => void} [onSubscribed] the `subscribed` frame
  * @property {(error: Error) => void} [onError] a stream that ended with a hub error (it is retried)
+ * @property {(status: 'live' | 'reconnecting') => void} [onStatus] `reconnecting` when the streamer says it lost
+ *   Redis (the `reconnecting` control frame: the stream stays open and events resume, or it ends with
+ *   `resubscribe`); `live` again when the subscription is confirmed or events flow again
  */
 
 /**
@@ -146,7 +44,15 @@ export class ChannelSubscription {
   #offConnected;
   #token = null;
   #refreshTimer = null;
+  #status = 'live';
 
+  /**
+   * Subscribes to `channel` from `start` (`{ sinceOffset, epoch }`, both null for live only).
+   * @param {import('./connection.js').StreamClient} client
+   * @param {string} channel
+   * @param {{ sinceOffset: number | null, epoch: string | null }} start
+   * @param {SubscriptionHandlers} handlers
+   */
   constructor(client, channel, start, handlers) {
     this.#client = client;
     this.channel = channel;
@@ -244,7 +150,13 @@ export class ChannelSubscription {
 
   #receive(item, generation) {
     switch (item.type) {
+      case 'reconnecting':
+        // A status, never in history: its offset is the streamer's last position sent, not a new one. The stream
+        // stays open; the next frame (`subscribed` when Redis answers again, or any event) ends the status.
+        this.#setStatus('reconnecting');
+        return;
       case 'subscribed':
+        this.#setStatus('live');
         this.#failures = 0;
         this.position = { epoch: item.epoch || null, offset: item.offset ?? 0 };
         this.#handlers.onSubscribed?.(item);
@@ -253,8 +165,15 @@ export class ChannelSubscription {
         return;
       case 'resubscribe':
         // The server ends this stream (slow consumer, gap, epoch change, shutdown, expired token): go on from what we
-        // have, with a fresh token when that was the reason.
+        // have, with a fresh token when that was the reason. A replica that shuts down is left for another: the
+        // connection is replaced and every subscription resumes on the new one (onConnected).
         if (item.data?.reason === 'token_expired') this.#token = null;
+        if (item.data?.reason === 'shutdown') {
+          this.#generation++;
+          this.#closeStream();
+          this.#client.reconnect();
+          return;
+        }
         this.#open();
         return;
       default:
@@ -263,9 +182,16 @@ export class ChannelSubscription {
     }
   }
 
+  #setStatus(status) {
+    if (this.#status === status) return;
+    this.#status = status;
+    this.#handlers.onStatus?.(status);
+  }
+
   #deliver(event) {
-    // Presence is not in history: offset 0, no position.
-    if (event.type === 'presence' || event.type?.startsWith('presence.')) {
+    this.#setStatus('live'); // events flow again
+    // Ephemeral events (presence) are not in history: offset 0, no position.
+    if (!(event.offset > 0)) {
       this.#handlers.onEvent(event);
       return;
     }

@@ -1,3 +1,4 @@
+using AiStreaming.AppHost.Hosting;
 using AiStreaming.Tests.EndToEnd;
 using Microsoft.Playwright;
 using static AiStreaming.Tests.Browser.ChatPage;
@@ -27,8 +28,8 @@ public class ChatPageFaultTests(StackFixture stack, BrowserFixture browser) : IC
         var killed = stack.StreamerReplicaOf(node);
 
         // Killed and started again at once: the page reaches the other replica, or this one when it is back.
-        await stack.App.KillResourceAsync("streamer", killed);
-        await stack.App.StartResourceAsync("streamer", killed);
+        await stack.CommandAsync($"streamer-{killed}", KnownResourceCommands.KillCommand);
+        await stack.CommandAsync($"streamer-{killed}", KnownResourceCommands.StartCommand);
 
         var stored = await WaitForStoredAsync(stack, Guid.Parse(messageId));
         await ExpectCompletedWithAsync(page, messageId, stored);

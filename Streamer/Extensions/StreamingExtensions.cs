@@ -1,5 +1,6 @@
 using AiStreaming.Channels;
 using AiStreaming.Streamer.Channels;
+using AiStreaming.Streamer.Drain;
 using AiStreaming.Streamer.Hubs;
 using AiStreaming.Streamer.Presence;
 using AiStreaming.Streamer.Sse;
@@ -60,6 +61,10 @@ internal static class StreamingExtensions
             sp.GetRequiredService<IConnectionMultiplexer>(), sp.GetRequiredService<IOptions<ChannelOptions>>().Value.OperationTimeout));
         builder.Services.AddSingleton<ChannelDispatcher>();
         builder.Services.AddSingleton<ChannelSubscriptions>();
+        builder.Services.AddSingleton<RedisOutages>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<RedisOutages>());
+        builder.Services.AddSingleton<ShutdownDrain>();
+        builder.Services.AddHealthChecks().AddCheck<DrainHealthCheck>("drain");
         builder.Services.AddSingleton<PresenceTracker>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<PresenceTracker>());
         builder.Services.AddSingleton<SseHeartbeats>();
@@ -84,7 +89,7 @@ internal static class StreamingExtensions
         return builder;
     }
 
-    /// <summary>Maps the hub (<c>/hubs/stream</c>) and SSE (<c>/sse/{channel}</c>); on shutdown, asks subscribers to resubscribe elsewhere.</summary>
+    /// <summary>Maps the hub (<c>/hubs/stream</c>) and SSE (<c>/sse/{channel}</c>); on shutdown, drains (<see cref="ShutdownDrain"/>).</summary>
     public static WebApplication MapStreaming(this WebApplication app)
     {
         var slowConsumerTimeout = app.Services.GetRequiredService<IOptions<StreamerOptions>>().Value.SlowConsumerTimeout;
@@ -92,8 +97,7 @@ internal static class StreamingExtensions
         app.MapHub<StreamHub>(StreamHub.Path, o => o.TransportSendTimeout = slowConsumerTimeout);
         app.MapSseApi();
 
-        var dispatcher = app.Services.GetRequiredService<ChannelDispatcher>();
-        app.Lifetime.ApplicationStopping.Register(() => dispatcher.DropAll(ResubscribeReasons.Shutdown));
+        app.Services.GetRequiredService<ShutdownDrain>().Attach(app.Lifetime);
         return app;
     }
 

@@ -15,7 +15,8 @@ namespace AiStreaming.Streamer.Hubs;
 /// SignalR hub at <c>/hubs/stream</c>. Clients subscribe to channels with their last position and receive events as
 /// a server-to-client stream (docs/protocol.md). Errors are <see cref="HubException"/>s whose message starts with a
 /// code: <c>invalid_channel</c>, <c>forbidden</c>, <c>token_expired</c>, <c>invalid_position</c>,
-/// <c>too_many_subscriptions</c>, <c>too_many_connections</c>, <c>unavailable</c>. Connections require a user token
+/// <c>too_many_subscriptions</c>, <c>too_many_connections</c>, <c>unavailable</c> (presence only: a subscription during a
+/// Redis outage streams <c>reconnecting</c> instead). Connections require a user token
 /// (JWT bearer from Web); each subscription requires a subscription token of that user for the channel.
 /// </summary>
 [Authorize]
@@ -51,7 +52,7 @@ internal sealed class StreamHub(
     /// <param name="epoch">Epoch of <paramref name="sinceOffset"/>.</param>
     /// <param name="token">Subscription token for <paramref name="channel"/> (<c>GET /api/conversations/{id}/token</c>).</param>
     /// <param name="cancellationToken">Fires when the client cancels the stream or disconnects.</param>
-    /// <exception cref="HubException">Invalid channel, token or position, too many subscriptions, or Redis unavailable.</exception>
+    /// <exception cref="HubException">Invalid channel, token or position, or too many subscriptions.</exception>
     public async IAsyncEnumerable<ChannelEvent> Subscribe(
         string channel, object? sinceOffset, string? epoch, string? token, [EnumeratorCancellation] CancellationToken cancellationToken)
     {

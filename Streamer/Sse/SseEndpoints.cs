@@ -24,7 +24,10 @@ internal static class SseEndpoints
     }
 
     /// <summary>Parses a <c>{epoch}:{offset}</c> event id.</summary>
-    /// <returns><see langword="true"/> for a well-formed id (non-empty epoch, offset ≥ 0).</returns>
+    /// <returns>
+    /// <see langword="true"/> for a well-formed id: a non-empty epoch, and an offset of ASCII digits only that fits a
+    /// 64-bit integer (no sign, space, fraction or exponent); anything else is <c>invalid_position</c>.
+    /// </returns>
     internal static bool TryParsePosition(string? value, out string epoch, out long offset)
     {
         epoch = "";
@@ -63,6 +66,7 @@ internal static class SseEndpoints
         {
             if (!TryParsePosition(lastEventId, out var e, out var o))
             {
+                gate.LogRefused("invalid_position", channel, "sse");
                 return TypedResults.Problem(
                     "Last-Event-ID must be '{epoch}:{offset}'.", statusCode: StatusCodes.Status400BadRequest, title: "invalid_position");
             }

@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
-using System.Net;
-using System.Net.Sockets;
 using AiStreaming.Channels;
 using AiStreaming.Streamer;
 using AiStreaming.Streamer.Channels;
@@ -23,33 +21,16 @@ public sealed class RedisOutageTests : IAsyncLifetime
     private static readonly StreamerTelemetry Telemetry =
         new(new ServiceCollection().AddMetrics().BuildServiceProvider().GetRequiredService<IMeterFactory>());
 
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), $"aistreaming-outage-{Guid.NewGuid():N}");
-    private readonly int _port = FreePort();
-    private Process? _redis;
+    private OwnRedis _redis = null!;
 
-    public async Task InitializeAsync()
-    {
-        Directory.CreateDirectory(_dir);
-        await StartRedisAsync();
-    }
+    public async Task InitializeAsync() => _redis = await OwnRedis.StartNewAsync();
 
-    public async Task DisposeAsync()
-    {
-        StopRedis();
-        await Task.Yield();
-        try
-        {
-            Directory.Delete(_dir, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
+    public async Task DisposeAsync() => await _redis.DisposeAsync();
 
     [Fact]
     public async Task Subscribers_hear_reconnecting_within_2_s_and_continue_exactly_when_redis_returns()
     {
-        await using var mux = await ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{_port},abortConnect=false,connectTimeout=1000,syncTimeout=1000,asyncTimeout=1000");
+        await using var mux = await ConnectionMultiplexer.ConnectAsync(_redis.ConnectionString);
         var options = Options.Create(new StreamerOptions());
         var dispatcher = new ChannelDispatcher(mux, Telemetry, NullLogger<ChannelDispatcher>.Instance);
         var history = new ChannelHistory(mux, TimeSpan.FromSeconds(1));
@@ -67,7 +48,7 @@ public sealed class RedisOutageTests : IAsyncLifetime
         await Eventually.UntilAsync(() => Offsets(liveFrames).Contains(3), TimeSpan.FromSeconds(10), "offsets 2 and 3 live");
 
         var outage = Stopwatch.StartNew();
-        StopRedis();
+        _redis.Kill();
         await Eventually.UntilAsync(() => Types(liveFrames).Contains(StreamerFrameTypes.Reconnecting), TimeSpan.FromSeconds(5), "reconnecting");
         Assert.True(outage.Elapsed < TimeSpan.FromSeconds(2), $"reconnecting after {outage.Elapsed.TotalMilliseconds:0} ms");
         var reconnecting = Snapshot(liveFrames).Single(e => e.Type == StreamerFrameTypes.Reconnecting);
@@ -82,7 +63,7 @@ public sealed class RedisOutageTests : IAsyncLifetime
         Assert.Equal(StreamerFrameTypes.Reconnecting, Types(freshFrames)[0]);
         Assert.Equal(StreamerFrameTypes.Reconnecting, Types(resumedFrames)[0]);
 
-        await StartRedisAsync();
+        await _redis.StartAsync();
         for (var i = 4; i <= 6; i++)
         {
             await PublishAsync(publisher, channel, i);
@@ -150,48 +131,4 @@ public sealed class RedisOutageTests : IAsyncLifetime
 
     private static List<long> Offsets(List<ChannelEvent> frames) =>
         [.. Snapshot(frames).Where(e => e.Type == ChannelEventTypes.Delta).SelectMany(e => Enumerable.Range(0, (int)(e.Offset - (e.FromOffset ?? e.Offset)) + 1).Select(i => (e.FromOffset ?? e.Offset) + i))];
-
-    private async Task StartRedisAsync()
-    {
-        _redis = Process.Start(new ProcessStartInfo("redis-server",
-            ["--port", _port.ToString(), "--bind", "127.0.0.1", "--dir", _dir, "--appendonly", "yes", "--appendfsync", "always", "--save", ""])
-        {
-            RedirectStandardOutput = true,
-        })!;
-        _redis.OutputDataReceived += (_, _) => { };
-        _redis.BeginOutputReadLine();
-        await Eventually.UntilAsync(() =>
-        {
-            try
-            {
-                using var client = new TcpClient();
-                client.Connect(IPAddress.Loopback, _port);
-                return true;
-            }
-            catch (SocketException)
-            {
-                return false;
-            }
-        }, TimeSpan.FromSeconds(10), "redis-server to listen");
-    }
-
-    private void StopRedis()
-    {
-        if (_redis is { HasExited: false })
-        {
-            _redis.Kill();
-            _redis.WaitForExit();
-        }
-        _redis?.Dispose();
-        _redis = null;
-    }
-
-    private static int FreePort()
-    {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
-    }
 }

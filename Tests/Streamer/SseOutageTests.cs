@@ -4,10 +4,7 @@ using System.Net.ServerSentEvents;
 using System.Text;
 using System.Text.Json;
 using AiStreaming.Channels;
-using AiStreaming.Streamer;
 using AiStreaming.Tests.Infrastructure;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Mvc.Testing;
 using StackExchange.Redis;
 
 namespace AiStreaming.Tests.Streamer;
@@ -102,19 +99,5 @@ public sealed class SseOutageTests : IAsyncLifetime
             }
         }
         throw new InvalidOperationException("The stream ended.");
-    }
-
-    /// <summary>The streamer in memory; the marker type is public and in the streamer's assembly (Api, Streamer and AppHost each have a top-level Program).</summary>
-    private sealed class StreamerFactory(string redis) : WebApplicationFactory<StreamerTelemetry>
-    {
-        protected override void ConfigureWebHost(IWebHostBuilder builder)
-        {
-            builder.UseSetting("ConnectionStrings:redis", redis);
-            builder.UseSetting("Auth:SigningKey", TestAuth.SigningKey);
-            builder.UseSetting("OTEL_EXPORTER_OTLP_ENDPOINT", "");
-            builder.UseSetting("Logging:LogLevel:Default", "Warning");
-            builder.UseSetting("Streamer:SseHeartbeatInterval", "00:00:00.200");
-            builder.UseSetting("Streamer:DrainDelay", "00:00:00");
-        }
     }
 }

@@ -35,3 +35,6 @@ app.MapDefaultEndpoints();
 app.MapConversationsApi();
 
 app.Run();
+
+/// <summary>The Api's entry point, public so Tests.Integration can host it with <c>WebApplicationFactory&lt;Program&gt;</c>.</summary>
+public partial class Program;

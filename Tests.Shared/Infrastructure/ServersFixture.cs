@@ -54,10 +54,3 @@ public sealed class ServersFixture : IAsyncLifetime
         }
     }
 }
-
-/// <summary>Integration tests sharing one Redis and one PostgreSQL server.</summary>
-[CollectionDefinition(Name)]
-public sealed class ServersCollection : ICollectionFixture<ServersFixture>
-{
-    public const string Name = "servers";
-}

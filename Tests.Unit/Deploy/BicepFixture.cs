@@ -25,7 +25,7 @@ public sealed class BicepFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         var bicep = DeployFiles.BicepPath;
-        Assert.True(File.Exists(bicep), $"The Bicep CLI is missing at {bicep}: restore Tests.csproj (PackageDownload Azure.Bicep.CommandLine.linux-x64).");
+        Assert.True(File.Exists(bicep), $"The Bicep CLI is missing at {bicep}: restore Tests.Unit.csproj (PackageDownload Azure.Bicep.CommandLine.linux-x64).");
         // NuGet does not always keep the executable bit of package files.
         if (!OperatingSystem.IsWindows() && !File.GetUnixFileMode(bicep).HasFlag(UnixFileMode.UserExecute))
         {

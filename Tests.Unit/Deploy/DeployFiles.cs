@@ -13,13 +13,13 @@ internal static class DeployFiles
     /// <summary>The <c>infra/</c> folder of Bicep files azd provisions.</summary>
     public static string InfraDirectory => Path.Combine(RepositoryRoot, "infra");
 
-    /// <summary>The Bicep CLI restored by Tests.csproj's PackageDownload of Azure.Bicep.CommandLine.linux-x64.</summary>
+    /// <summary>The Bicep CLI restored by Tests.Unit.csproj's PackageDownload of Azure.Bicep.CommandLine.linux-x64.</summary>
     public static string BicepPath => typeof(DeployFiles).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
         .Single(a => a.Key == "BicepPath").Value!;
 
     /// <summary>
     /// The validation errors of <paramref name="instance"/> against the vendored schema <paramref name="schemaFile"/>
-    /// (in Tests/Deploy/Schemas), one line each: instance location, schema location, message. Empty when valid.
+    /// (in Tests.Unit/Deploy/Schemas), one line each: instance location, schema location, message. Empty when valid.
     /// </summary>
     public static IReadOnlyList<string> Validate(string schemaFile, JsonElement instance)
     {

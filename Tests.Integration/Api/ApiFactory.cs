@@ -1,4 +1,5 @@
-using AiStreaming.Api.Conversations;
+extern alias api;
+
 using AiStreaming.Tests.Infrastructure;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
@@ -11,15 +12,15 @@ namespace AiStreaming.Tests.Api;
 /// test's <paramref name="overrides"/> (configuration keys such as <c>Generation:FirstTokenTimeout</c>).
 /// </summary>
 /// <remarks>
-/// The entry point marker is <see cref="ConversationStore"/>, a non-static type of the Api assembly: Api, Streamer and
-/// AppHost each have a top-level <c>Program</c>, and the factory finds the entry point from the marker's assembly.
+/// <c>api::Program</c> is the Api's entry point: the Streamer and the AppHost have a top-level <c>Program</c> too, so the
+/// Api is also referenced under the extern alias <c>api</c> (Tests.Integration.csproj).
 /// </remarks>
 /// <param name="servers">Redis and PostgreSQL.</param>
 /// <param name="overrides">Settings of this test (a <see langword="null"/> value restores the Api's own default).</param>
 /// <param name="messagesConnectionString">Another PostgreSQL database than the fixture's <c>messages</c>.</param>
 public sealed class ApiFactory(
     ServersFixture servers, IReadOnlyDictionary<string, string?>? overrides = null, string? messagesConnectionString = null)
-    : WebApplicationFactory<ConversationStore>
+    : WebApplicationFactory<api::Program>
 {
     /// <summary>Replies of 12–30 tokens at 400 tokens/s (≈ 30–75 ms); short timeouts for a quick shutdown.</summary>
     public static readonly IReadOnlyDictionary<string, string?> Defaults = new Dictionary<string, string?>

@@ -6,7 +6,7 @@ public static class ResubscribeReasons
     /// <summary>The subscriber's buffer overflowed: it read too slowly.</summary>
     public const string SlowConsumer = "slow_consumer";
 
-    /// <summary>Offsets were missed (pub/sub lost during a Redis reconnect).</summary>
+    /// <summary>Offsets were missed and history no longer holds them (a live event skipped offsets, or after an outage history was trimmed).</summary>
     public const string Gap = "gap";
 
     /// <summary>The channel's epoch changed (Redis lost its data).</summary>

@@ -110,7 +110,8 @@ internal sealed class ChannelSubscriber
             }
             _suspended = true;
             _held ??= [];
-            _buffer.Write(Control(StreamerFrameTypes.Reconnecting, new { reason }), force: true);
+            // A status without a position (offset 0, like presence): clients that track offsets skip it, and SSE gives it no id.
+            _buffer.Write(Control(StreamerFrameTypes.Reconnecting, new { reason }) with { Epoch = _sequencer?.Epoch ?? SinceEpoch, Offset = 0 }, force: true);
         }
     }
 

@@ -31,6 +31,14 @@ internal sealed partial class ChannelDispatcher
     /// <summary>Channels with at least one local subscriber.</summary>
     public int ChannelCount => _entries.Count;
 
+    /// <summary>Redis outages seen so far (<see cref="MarkOutage"/>); a channel's subscription made before the last one is made anew on resume.</summary>
+    public long Outages => Interlocked.Read(ref _outages);
+
+    private long _outages;
+
+    /// <summary>Records the start of a Redis outage (called by <see cref="RedisOutages"/>).</summary>
+    public void MarkOutage() => Interlocked.Increment(ref _outages);
+
     /// <summary>
     /// Registers <paramref name="subscriber"/> and returns once the Redis subscription for its channel is active, so
     /// every event published from then on reaches the subscriber. When Redis is unreachable the subscriber stays
@@ -104,18 +112,28 @@ internal sealed partial class ChannelDispatcher
         public SemaphoreSlim Gate { get; } = new(1, 1);
         public ChannelMessageQueue? Queue { get; set; }
         private Task<ChannelMessageQueue>? _subscribing;
+        private long _madeAfterOutage = -1;
 
         // One SUBSCRIBE in flight per channel: a caller that gives up waiting leaves it for the next one, so a late
-        // answer never leaves a second, unread queue behind.
+        // answer never leaves a second, unread queue behind. A queue made before the last Redis outage is made anew
+        // once: StackExchange.Redis re-subscribes it by itself, but maybe after the resuming subscriber has read
+        // history, and what was published in between would then be neither replayed nor delivered live. A confirmed
+        // SUBSCRIBE before the history read closes that window.
         public async Task EnsureSubscribedAsync(CancellationToken cancellationToken)
         {
+            var outages = owner.Outages;
             Task<ChannelMessageQueue> subscribing;
             await Gate.WaitAsync(cancellationToken);
             try
             {
-                if (Queue is not null || Removed)
+                if (Removed || (Queue is not null && _madeAfterOutage >= outages))
                 {
                     return;
+                }
+                if (Queue is { } stale)
+                {
+                    Queue = null;
+                    await UnsubscribeAsync(stale);
                 }
                 subscribing = _subscribing ??= owner._redis.GetSubscriber().SubscribeAsync(Channel.PubSubChannel);
             }
@@ -136,14 +154,20 @@ internal sealed partial class ChannelDispatcher
             await Gate.WaitAsync(CancellationToken.None);
             try
             {
+                _ = Interlocked.CompareExchange(ref _subscribing, null, subscribing);
                 if (Queue is null)
                 {
                     queue.OnMessage(OnMessage);
                     Queue = queue;
+                    _madeAfterOutage = outages;
+                }
+                else if (!ReferenceEquals(Queue, queue))
+                {
+                    await UnsubscribeAsync(queue);
                 }
                 if (Removed)
                 {
-                    await UnsubscribeAsync();
+                    await UnsubscribeAsync(Queue);
                 }
             }
             finally
@@ -151,6 +175,7 @@ internal sealed partial class ChannelDispatcher
                 Gate.Release();
             }
         }
+
         public bool Removed { get; set; }
         public ImmutableArray<ChannelSubscriber> Subscribers { get; set; } = [];
 
@@ -184,7 +209,7 @@ internal sealed partial class ChannelDispatcher
                 {
                     Removed = true;
                     owner._entries.TryRemove(new KeyValuePair<string, Entry>(Channel.Value, this));
-                    await UnsubscribeAsync();
+                    await UnsubscribeAsync(Queue);
                 }
             }
             finally
@@ -193,15 +218,15 @@ internal sealed partial class ChannelDispatcher
             }
         }
 
-        private async Task UnsubscribeAsync()
+        private async Task UnsubscribeAsync(ChannelMessageQueue? queue)
         {
-            if (Queue is null)
+            if (queue is null)
             {
                 return;
             }
             try
             {
-                await Queue.UnsubscribeAsync();
+                await queue.UnsubscribeAsync();
             }
             catch (Exception ex) when (RedisFaults.IsUnavailable(ex))
             {

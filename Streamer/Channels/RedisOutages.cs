@@ -55,6 +55,10 @@ internal sealed partial class RedisOutages : BackgroundService
     {
         var first = !_down;
         _down = true;
+        if (first)
+        {
+            _dispatcher.MarkOutage();
+        }
         var count = 0;
         foreach (var subscriber in _dispatcher.Subscribers)
         {

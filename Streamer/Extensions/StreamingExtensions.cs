@@ -17,7 +17,9 @@ internal static class StreamingExtensions
 {
     /// <summary>
     /// Adds Redis (<c>ConnectionStrings:redis</c>, required), channel subscriptions with recovery, presence and
-    /// SignalR with the Redis backplane.
+    /// SignalR without a Redis backplane: nothing here sends through SignalR across replicas (tokens go through our own
+    /// per-channel subscriptions, <see cref="ChannelDispatcher"/>), and a backplane would subscribe every connection in
+    /// Redis (2.1 KB each, docs/BENCHMARKS.md) and refuse new connections during a Redis outage.
     /// </summary>
     /// <exception cref="InvalidOperationException">No <c>ConnectionStrings:redis</c>.</exception>
     public static IHostApplicationBuilder AddStreaming(this IHostApplicationBuilder builder)
@@ -79,13 +81,7 @@ internal static class StreamingExtensions
                 options.MaximumReceiveMessageSize = maxReceive;
                 options.AddFilter<HubErrorFilter>();
             })
-            .AddChannelEventProtocols()
-            .AddStackExchangeRedis(redisConnectionString, options =>
-            {
-                // Backplane for presence notices and sends to a user on any node; tokens bypass it (ChannelDispatcher).
-                options.Configuration.ChannelPrefix = RedisChannel.Literal("ais:signalr");
-                options.Configuration.AbortOnConnectFail = false;
-            });
+            .AddChannelEventProtocols();
         return builder;
     }
 

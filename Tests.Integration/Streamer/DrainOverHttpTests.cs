@@ -20,7 +20,7 @@ public sealed class DrainOverHttpTests(ServersFixture servers)
     [Fact]
     public async Task Stopping_fails_readiness_at_once_keeps_serving_for_the_delay_then_ends_subscriptions_with_resubscribe_shutdown()
     {
-        await using var factory = new StreamerFactory(servers.RedisConnectionString + ",abortConnect=false", TimeSpan.FromSeconds(1));
+        await using var factory = new StreamerFactory(servers.RedisConnectionString + ",abortConnect=false", TimeSpan.FromSeconds(3));
         var http = factory.CreateClient();
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/health")).StatusCode);
         await using var connection = new HubConnectionBuilder()

@@ -68,6 +68,27 @@ public sealed class HubInputAndOutageTests : IAsyncLifetime
         Assert.Equal(ChannelEventTypes.Subscribed, frames.Current.Type);
     }
 
+    [Fact]
+    public async Task A_new_connection_during_a_redis_outage_subscribes_and_hears_reconnecting()
+    {
+        await using (var first = await ConnectAsync())
+        {
+        }
+        _redis.Kill();
+        var channel = ChannelName.ForConversation(Guid.NewGuid());
+
+        await using var connection = await ConnectAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await using var frames = connection.StreamAsync<ChannelEvent>("Subscribe", channel.Value, null, null, Token(channel.Value), timeout.Token)
+            .Where(e => e.Type != ChannelEventTypes.Presence).GetAsyncEnumerator(timeout.Token);
+        Assert.True(await frames.MoveNextAsync());
+        Assert.Equal("reconnecting", frames.Current.Type);
+
+        await _redis.StartAsync();
+        Assert.True(await frames.MoveNextAsync());
+        Assert.Equal(ChannelEventTypes.Subscribed, frames.Current.Type);
+    }
+
     private async Task<HubConnection> ConnectAsync()
     {
         var connection = new HubConnectionBuilder()

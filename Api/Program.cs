@@ -12,12 +12,14 @@ var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults(ApiTelemetry.Name);
 builder.Services.AddProblemDetails();
 builder.Services.AddExceptionHandler<BadRequestHandler>(); // malformed input: 400, logged once without a stack trace
+builder.AddApiResilience(); // named Polly pipelines: terminal write, database startup, Redis subscriptions
 builder.AddData();          // PostgreSQL, schema migrations (before anything else starts)
 builder.AddRedis();         // Redis, channel publisher
 builder.AddOutbox();        // transactional outbox and its relay
 builder.AddGeneration();    // model, generation runner, timeouts, cancel, lease sweeper
 builder.AddApiAuth();        // user tokens from Web, subscription tokens, per-user rate limits
 builder.AddConversations();
+builder.Services.AddOpenApi(); // the document at /openapi/v1.json
 
 var app = builder.Build();
 
@@ -32,6 +34,7 @@ app.UseAuthorization();
 app.UseRateLimiter();
 
 app.MapDefaultEndpoints();
+app.MapOpenApi();
 app.MapConversationsApi();
 
 app.Run();

@@ -278,8 +278,11 @@ public static class ChannelEventTypes
     /// <summary>The generation failed; data: <c>{ code, message, text }</c> with the partial text.</summary>
     public const string MessageFailed = "message.failed";
 
-    /// <summary>The generation was cancelled; data: <c>{ text }</c> with the partial text.</summary>
+    /// <summary>The generation was cancelled; data: <c>{ text, reason }</c> with the partial text; reason <c>user</c> or <c>abandoned</c>.</summary>
     public const string MessageCancelled = "message.cancelled";
+
+    /// <summary>The reply waits for a model slot (admission control); data: <c>{ position }</c>, 1 = next. In history.</summary>
+    public const string MessageQueued = "message.queued";
 
     /// <summary>
     /// How many watch the channel now, across replicas; data: <c>{ count }</c>. Ephemeral (offset 0). Sent at most once

@@ -1,3 +1,6 @@
+// About 250 lines of logic, most of it SQL text: every statement on conversations and messages in one place, so a
+// reader sees each query beside its siblings (the Idempotency-Key statements live in IdempotencyKeys.cs).
+
 using System.Data.Common;
 using System.Text;
 using AiStreaming.Api.Generation;
@@ -20,13 +23,21 @@ public enum StartExchangeStatus
 
     /// <summary>The user already has the most replies streaming at once (<c>Limits:MaxConcurrentGenerations</c>).</summary>
     TooManyGenerations,
+
+    /// <summary>The <c>Idempotency-Key</c> was used before within its window: nothing stored, the first answer is in <see cref="StartExchangeResult.Replay"/>.</summary>
+    Replayed,
+
+    /// <summary>A concurrent post recorded the same <c>Idempotency-Key</c> first: nothing stored; read its answer with <see cref="ConversationStore.FindReplayAsync"/>.</summary>
+    KeyInUse,
 }
 
 /// <summary>Result of <see cref="ConversationStore.StartExchangeAsync"/>.</summary>
 /// <param name="Status">Outcome.</param>
 /// <param name="Request">The generation to run, when <see cref="StartExchangeStatus.Started"/>.</param>
 /// <param name="StreamingMessageId">The reply still streaming, when known and <see cref="StartExchangeStatus.ReplyStreaming"/>.</param>
-public sealed record StartExchangeResult(StartExchangeStatus Status, GenerationRequest? Request = null, Guid? StreamingMessageId = null);
+/// <param name="Replay">The key's first answer, when <see cref="StartExchangeStatus.Replayed"/>.</param>
+public sealed record StartExchangeResult(
+    StartExchangeStatus Status, GenerationRequest? Request = null, Guid? StreamingMessageId = null, IdempotentReplay? Replay = null);
 
 /// <summary>
 /// Conversations and messages in PostgreSQL (plain SQL over <see cref="NpgsqlDataSource"/>). Every read and write is
@@ -169,12 +180,14 @@ public sealed class ConversationStore(NpgsqlDataSource dataSource)
     /// <param name="lease">Initial ownership lease.</param>
     /// <param name="maxHistory">Most earlier completed messages to return as history (newest kept).</param>
     /// <param name="maxStreaming">Most replies of the user streaming at once (across conversations and instances).</param>
+    /// <param name="idempotency">The post's <c>Idempotency-Key</c>, if it had one: checked after the conversation lock and
+    /// recorded with the messages, so concurrent retries of one key start one generation.</param>
     /// <param name="cancellationToken">Cancellation.</param>
     /// <returns>The outcome and, when started, the generation request.</returns>
     /// <exception cref="NpgsqlException">PostgreSQL failed; nothing was stored.</exception>
     public async Task<StartExchangeResult> StartExchangeAsync(
         string userId, Guid conversationId, string content, string ownerId, TimeSpan lease, int maxHistory, int maxStreaming,
-        CancellationToken cancellationToken)
+        IdempotencyKey? idempotency, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
@@ -191,6 +204,11 @@ public sealed class ConversationStore(NpgsqlDataSource dataSource)
             {
                 return new StartExchangeResult(StartExchangeStatus.ConversationNotFound);
             }
+        }
+
+        if (idempotency is not null && await IdempotencyKeys.FindAsync(connection, transaction, userId, idempotency, cancellationToken) is { } replay)
+        {
+            return new StartExchangeResult(StartExchangeStatus.Replayed, Replay: replay);
         }
 
         await using (var streaming = new NpgsqlCommand(
@@ -266,10 +284,36 @@ public sealed class ConversationStore(NpgsqlDataSource dataSource)
             }
         }
 
+        if (idempotency is not null)
+        {
+            try
+            {
+                await IdempotencyKeys.RecordAsync(
+                    connection, transaction, userId, idempotency, conversationId, userMessageId, assistantMessageId, cancellationToken);
+            }
+            catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.UniqueViolation)
+            {
+                return new StartExchangeResult(StartExchangeStatus.KeyInUse);
+            }
+        }
+
         await transaction.CommitAsync(cancellationToken);
         return new StartExchangeResult(
             StartExchangeStatus.Started,
             new GenerationRequest(conversationId, userMessageId, assistantMessageId, content, history));
+    }
+
+    /// <summary>Reads the first answer of an <c>Idempotency-Key</c> of <paramref name="userId"/> within its window.</summary>
+    /// <param name="userId">The caller.</param>
+    /// <param name="key">The key.</param>
+    /// <param name="cancellationToken">Cancellation.</param>
+    /// <returns>The replay, or <see langword="null"/> when there is none.</returns>
+    /// <exception cref="NpgsqlException">PostgreSQL failed.</exception>
+    public async Task<IdempotentReplay?> FindReplayAsync(string userId, IdempotencyKey key, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        return await IdempotencyKeys.FindAsync(connection, transaction, userId, key, cancellationToken);
     }
 
     /// <summary>

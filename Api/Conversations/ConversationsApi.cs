@@ -5,6 +5,7 @@ using AiStreaming.Api.Redis;
 using AiStreaming.Channels;
 using AiStreaming.Channels.Security;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
 
 namespace AiStreaming.Api.Conversations;
@@ -39,13 +40,21 @@ public static class ConversationsApi
     public static RouteGroupBuilder MapConversationsApi(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/api/conversations").WithTags("Conversations").RequireAuthorization();
-        group.MapPost("/", CreateConversation).RequireRateLimiting(AuthExtensions.PostsPolicy);
-        group.MapGet("/", ListConversations);
-        group.MapGet("/{id:guid}", GetConversation).WithName(nameof(GetConversation));
-        group.MapGet("/{id:guid}/token", GetSubscriptionToken);
-        group.MapPost("/{id:guid}/messages", PostMessage).RequireRateLimiting(AuthExtensions.PostsPolicy);
-        group.MapGet("/{id:guid}/messages/{messageId:guid}", GetMessage).WithName(nameof(GetMessage));
-        group.MapPost("/{id:guid}/messages/{messageId:guid}/cancel", CancelMessage).RequireRateLimiting(AuthExtensions.PostsPolicy);
+        group.MapPost("/", CreateConversation).RequireRateLimiting(AuthExtensions.PostsPolicy)
+            .WithName(nameof(CreateConversation)).WithSummary("Creates a conversation of the caller.");
+        group.MapGet("/", ListConversations)
+            .WithName(nameof(ListConversations)).WithSummary("Lists the caller's conversations, newest first.");
+        group.MapGet("/{id:guid}", GetConversation)
+            .WithName(nameof(GetConversation)).WithSummary("Reads a conversation with its channel and messages.");
+        group.MapGet("/{id:guid}/token", GetSubscriptionToken)
+            .WithName(nameof(GetSubscriptionToken)).WithSummary("Issues a subscription token for the conversation's channel.");
+        group.MapPost("/{id:guid}/messages", PostMessage).RequireRateLimiting(AuthExtensions.PostsPolicy)
+            .WithName(nameof(PostMessage))
+            .WithSummary("Posts a user message and starts the assistant's reply in the background (202 with ids, channel and start position).");
+        group.MapGet("/{id:guid}/messages/{messageId:guid}", GetMessage)
+            .WithName(nameof(GetMessage)).WithSummary("Reads one message.");
+        group.MapPost("/{id:guid}/messages/{messageId:guid}/cancel", CancelMessage).RequireRateLimiting(AuthExtensions.PostsPolicy)
+            .WithName(nameof(CancelMessage)).WithSummary("Cancels a streaming reply, on whichever Api instance runs it.");
         return group;
     }
 
@@ -113,20 +122,27 @@ public static class ConversationsApi
     /// <summary>
     /// <c>POST /api/conversations/{id}/messages</c> <c>{ content }</c>: stores the user message and a streaming
     /// assistant message, publishes <c>message.started</c>, starts the generation in the background and answers 202
-    /// with the ids, channel and start position. 400 for a missing, blank or too long content; 404 for an unknown
-    /// conversation; 409 while a reply of the conversation is still streaming; 503 while this instance shuts down.
+    /// with the ids, channel and start position. 400 for a missing, blank or too long content or a malformed
+    /// <c>Idempotency-Key</c>; 404 for an unknown conversation; 409 while a reply of the conversation is still
+    /// streaming; 422 for a reused <c>Idempotency-Key</c> with another body; 503 while this instance shuts down.
     /// </summary>
     /// <param name="id">Conversation id.</param>
     /// <param name="request">Body.</param>
+    /// <param name="idempotencyKey">
+    /// Optional <c>Idempotency-Key</c> header (1–255 visible ASCII characters, else 400): a retry with the same key by the
+    /// same user within <see cref="GenerationOptions.IdempotencyWindow"/> gets the first answer (202, same ids, channel
+    /// and start position) and starts nothing; the same key with another conversation or content is a 422 problem.
+    /// </param>
     /// <param name="user">The caller.</param>
     /// <param name="store">Store.</param>
     /// <param name="runner">Generation runner.</param>
+    /// <param name="registry">Generations of this process (503 once it stops accepting).</param>
     /// <param name="instance">This instance (owner of the new generation).</param>
     /// <param name="options">Generation options (prompt limit, lease).</param>
     /// <param name="limits">Per-user limits (429 when the user has too many replies streaming).</param>
     /// <param name="cancellationToken">Request aborted (honoured only until the messages are stored).</param>
     public static async Task<Results<Accepted<MessageAccepted>, ValidationProblem, NotFound, ProblemHttpResult>> PostMessage(
-        Guid id, PostMessageRequest request, ClaimsPrincipal user, ConversationStore store, GenerationRunner runner, ApiInstance instance,
+        Guid id, PostMessageRequest request, [FromHeader(Name = IdempotencyKeys.HeaderName)] string? idempotencyKey, ClaimsPrincipal user, ConversationStore store, GenerationRunner runner, GenerationRegistry registry, ApiInstance instance,
         IOptions<GenerationOptions> options, IOptions<ApiLimitsOptions> limits, CancellationToken cancellationToken)
     {
         var settings = options.Value;
@@ -143,7 +159,19 @@ public static class ConversationsApi
                 ["content"] = [$"The content must be at most {settings.MaxPromptChars} characters."],
             });
         }
-        if (!runner.IsAccepting)
+        IdempotencyKey? key = null;
+        if (idempotencyKey is not null)
+        {
+            if (!IdempotencyKeys.IsWellFormed(idempotencyKey))
+            {
+                return TypedResults.Problem(
+                    title: "Invalid Idempotency-Key",
+                    detail: $"The Idempotency-Key header must be 1 to {IdempotencyKeys.MaxLength} visible ASCII characters.",
+                    statusCode: StatusCodes.Status400BadRequest);
+            }
+            key = IdempotencyKeys.For(idempotencyKey, id, content, settings.IdempotencyWindow);
+        }
+        if (!registry.IsAccepting)
         {
             return TypedResults.Problem(
                 title: "Shutting down", detail: "This Api instance is shutting down; retry.", statusCode: StatusCodes.Status503ServiceUnavailable);
@@ -151,9 +179,26 @@ public static class ConversationsApi
 
         var result = await store.StartExchangeAsync(
             user.RequireUserId(), id, content, instance.Id, settings.LeaseDuration, settings.MaxHistoryMessages,
-            limits.Value.MaxConcurrentGenerations, cancellationToken);
+            limits.Value.MaxConcurrentGenerations, key, cancellationToken);
+        if (result.Status == StartExchangeStatus.KeyInUse)
+        {
+            // A concurrent post of the same key committed first: answer as it did.
+            var first = await store.FindReplayAsync(user.RequireUserId(), key!, cancellationToken);
+            result = new StartExchangeResult(StartExchangeStatus.Replayed, Replay: first);
+        }
         switch (result.Status)
         {
+            case StartExchangeStatus.Replayed when result.Replay is { SameRequest: true } replay:
+                return TypedResults.Accepted($"/api/conversations/{replay.Accepted.ConversationId}/messages/{replay.Accepted.MessageId}", replay.Accepted);
+            case StartExchangeStatus.Replayed when result.Replay is not null:
+                return TypedResults.Problem(
+                    title: "Idempotency-Key reused",
+                    detail: "This Idempotency-Key was already used with another conversation or content; use a new key for a new message.",
+                    statusCode: StatusCodes.Status422UnprocessableEntity);
+            case StartExchangeStatus.Replayed:
+                return TypedResults.Problem(
+                    title: "Idempotency-Key in use", detail: "A post with this Idempotency-Key is being stored; retry.",
+                    statusCode: StatusCodes.Status409Conflict);
             case StartExchangeStatus.ConversationNotFound:
                 return TypedResults.NotFound();
             case StartExchangeStatus.TooManyGenerations:
@@ -199,10 +244,10 @@ public static class ConversationsApi
     /// <param name="messageId">Assistant message id.</param>
     /// <param name="user">The caller.</param>
     /// <param name="store">Store.</param>
-    /// <param name="runner">Generation runner.</param>
+    /// <param name="cancels">Cancel relay.</param>
     /// <param name="cancellationToken">Request aborted.</param>
     public static async Task<Results<Accepted, NotFound, ProblemHttpResult>> CancelMessage(
-        Guid id, Guid messageId, ClaimsPrincipal user, ConversationStore store, GenerationRunner runner, CancellationToken cancellationToken)
+        Guid id, Guid messageId, ClaimsPrincipal user, ConversationStore store, CancelRelay cancels, CancellationToken cancellationToken)
     {
         var message = await store.GetMessageAsync(user.RequireUserId(), id, messageId, cancellationToken);
         if (message is null)
@@ -219,7 +264,7 @@ public static class ConversationsApi
         }
         try
         {
-            await runner.RequestCancelAsync(messageId);
+            await cancels.RequestCancelAsync(messageId);
         }
         catch (Exception ex) when (RedisFaults.IsUnavailable(ex))
         {

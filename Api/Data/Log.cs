@@ -3,15 +3,18 @@ namespace AiStreaming.Api.Data;
 /// <summary>Source-generated log messages of the data feature.</summary>
 internal static partial class Log
 {
-    [LoggerMessage(1001, LogLevel.Information, "PostgreSQL is not reachable yet (attempt {Attempt}, {Reason}); retrying for up to {Window}")]
-    public static partial void WaitingForDatabase(this ILogger logger, int attempt, string reason, TimeSpan window);
+    [LoggerMessage(1001, LogLevel.Information, "PostgreSQL is not reachable yet ({Reason}); retrying")]
+    public static partial void WaitingForDatabase(this ILogger logger, string reason);
 
     [LoggerMessage(1002, LogLevel.Information, "Created database {Database}")]
     public static partial void CreatedDatabase(this ILogger logger, string database);
 
-    [LoggerMessage(1003, LogLevel.Information, "Applied migration {Version} ({Name})")]
-    public static partial void AppliedMigration(this ILogger logger, int version, string name);
+    [LoggerMessage(1003, LogLevel.Information, "Evolve: {Message}")]
+    public static partial void Migrator(this ILogger logger, string message);
 
-    [LoggerMessage(1004, LogLevel.Information, "Database schema is at version {Version}")]
-    public static partial void SchemaReady(this ILogger logger, int version);
+    [LoggerMessage(1004, LogLevel.Information, "Database schema is at version {Version} ({Applied} migration(s) applied now)")]
+    public static partial void SchemaReady(this ILogger logger, string version, int applied);
+
+    [LoggerMessage(1005, LogLevel.Information, "Database was migrated by the former migrator up to version {Version}; Evolve starts after it")]
+    public static partial void AdoptedLegacySchema(this ILogger logger, int version);
 }

@@ -8,8 +8,8 @@ public static class GenerationExtensions
     /// <summary>
     /// Adds <see cref="GenerationOptions"/> (section <c>Generation</c>, validated on start), the model
     /// (<see cref="ChatModelRegistration.AddChatModel"/>), this process's <see cref="ApiInstance"/>, the
-    /// <see cref="GenerationRunner"/> (singleton and hosted service), <see cref="GenerationStore"/>,
-    /// <see cref="GenerationMetrics"/> and the lease sweeper.
+    /// <see cref="GenerationRunner"/> and the types it hands work to (registry, loop, finisher, cancel relay, lease
+    /// renewer and sweeper, drain), <see cref="GenerationStore"/> and <see cref="GenerationMetrics"/>.
     /// </summary>
     /// <param name="builder">The application builder.</param>
     /// <returns>The same builder.</returns>
@@ -25,10 +25,21 @@ public static class GenerationExtensions
         builder.Services.AddSingleton(ApiInstance.Create(builder.Configuration["OTEL_RESOURCE_ATTRIBUTES"]));
         builder.Services.AddSingleton<GenerationMetrics>();
         builder.Services.AddSingleton<GenerationStore>();
+        builder.Services.AddSingleton<GenerationRegistry>();
         builder.Services.AddSingleton<DeltaPublisher>();
+        builder.Services.AddSingleton<GenerationFinisher>();
+        builder.Services.AddSingleton<GenerationLoop>();
         builder.Services.AddSingleton<GenerationRunner>();
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<GenerationRunner>());
+        builder.Services.AddSingleton<CancelRelay>();
+        // Hosted services stop in reverse order: the drain (GenerationLifetime) first, while leases are still renewed
+        // and cancels still arrive.
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<CancelRelay>());
+        builder.Services.AddHostedService<LeaseRenewer>();
         builder.Services.AddHostedService<LeaseSweeper>();
+        builder.Services.AddHostedService<AbandonmentWatch>();
+        builder.Services.AddSingleton<AdmissionControl>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<AdmissionControl>());
+        builder.Services.AddHostedService<GenerationLifetime>();
         return builder;
     }
 }

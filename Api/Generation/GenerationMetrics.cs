@@ -28,7 +28,7 @@ public sealed class GenerationMetrics
         Duration = meter.CreateHistogram<double>("aistreaming.generation.duration", "ms", "Duration of a generation, start to terminal state.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [100, 250, 500, 1000, 2500, 5000, 10000, 20000, 30000, 60000, 120000, 300000] });
         Active = meter.CreateUpDownCounter<long>("aistreaming.generations.active", "{generation}", "Generations whose model call runs in this process.");
-        Queued = meter.CreateUpDownCounter<long>("aistreaming.generations.queued", "{generation}", "Generations accepted and not yet started (waiting for a thread to start the model call).");
+        Queued = meter.CreateUpDownCounter<long>("aistreaming.generations.queued", "{generation}", "Generations accepted and not yet started (waiting for a model slot, Generation:MaxConcurrentPerModel, or a thread).");
         Completed = meter.CreateCounter<long>("aistreaming.generation.completed", "{generation}", "Generations that completed.");
         Cancelled = meter.CreateCounter<long>("aistreaming.generation.cancelled", "{generation}", "Generations cancelled by a user.");
         Failed = meter.CreateCounter<long>("aistreaming.generation.failed", "{generation}", "Generations that failed (timeouts, model errors, lost owners).");
@@ -89,6 +89,46 @@ public sealed class GenerationMetrics
         if (outputTokens > 0)
         {
             TokenUsage.Record(outputTokens, new TagList { model, { "gen_ai.operation.name", "chat" }, { "gen_ai.token.type", "output" } });
+        }
+    }
+
+    /// <summary>
+    /// Records the end of a generation: duration (ms), per-generation figures (<see cref="RecordGeneration"/>), the outcome
+    /// counter with <c>code</c> (<c>ok</c>, <c>cancelled</c>, the failure code, or <c>generation_lost</c> when the lease was
+    /// lost), and the outcome on the generation span.
+    /// </summary>
+    /// <param name="activity">The generation span, if sampled.</param>
+    /// <param name="model">The <c>gen_ai.request.model</c> tag.</param>
+    /// <param name="outcome">The outcome; <see langword="null"/> when ownership was lost.</param>
+    /// <param name="duration">Start to end.</param>
+    /// <param name="tokens">Chunks received.</param>
+    /// <param name="outputTokens">Output tokens as reported, else <paramref name="tokens"/>.</param>
+    /// <param name="afterFirstToken">Time from the first to the last token.</param>
+    public void RecordOutcome(
+        Activity? activity, KeyValuePair<string, object?> model, MessageOutcome? outcome, TimeSpan duration, int tokens, int outputTokens,
+        TimeSpan afterFirstToken)
+    {
+        var code = outcome switch
+        {
+            null => FailureCodes.GenerationLost,
+            { Status: MessageStatus.Completed } => "ok",
+            { Status: MessageStatus.Cancelled } => "cancelled",
+            _ => outcome.Code!,
+        };
+        var tags = new TagList { model, { "code", code } };
+        Duration.Record(duration.TotalMilliseconds, tags);
+        RecordGeneration(model, tokens, outputTokens, afterFirstToken);
+        (outcome?.Status switch
+        {
+            MessageStatus.Completed => Completed,
+            MessageStatus.Cancelled => Cancelled,
+            _ => Failed,
+        }).Add(1, tags);
+        activity?.SetTag("gen_ai.usage.output_tokens", outputTokens);
+        activity?.SetTag("aistreaming.generation.outcome", code);
+        if (outcome?.Status is not MessageStatus.Completed and not MessageStatus.Cancelled)
+        {
+            activity?.SetStatus(ActivityStatusCode.Error, code);
         }
     }
 }

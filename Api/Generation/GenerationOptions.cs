@@ -60,6 +60,36 @@ public sealed class GenerationOptions : IValidatableObject
     [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]
     public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// How long a generation may run while nobody watches its channel (no member in the channel's presence set) before
+    /// it is cancelled with <c>message.cancelled</c> <c>{ reason: "abandoned" }</c>; a watcher that returns within it
+    /// (a reload) keeps the generation alive. Checked every <see cref="AbandonCheckInterval"/>. Zero (the default) turns it off.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
+    public TimeSpan AbandonAfter { get; set; } = TimeSpan.Zero;
+
+    /// <summary>How often presence is read for the abandonment rule. Default 2 s.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "00:10:00")]
+    public TimeSpan AbandonCheckInterval { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// Most generations of one model running at once across all Api replicas (admission control, held in Redis); the
+    /// others wait first come, first served, and their channel gets <c>message.queued</c> <c>{ position }</c>. 0 (the
+    /// default) means no limit.
+    /// </summary>
+    [Range(0, 100_000)]
+    public int MaxConcurrentPerModel { get; set; }
+
+    /// <summary>Longest wait for a model slot; then the message fails with <c>queue_timeout</c>. Default 2 min.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.001", "01:00:00")]
+    public TimeSpan MaxQueueWait { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>
+    /// How long a replayed <c>Idempotency-Key</c> of a post returns the first answer (per user). Default 24 h.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "7.00:00:00")]
+    public TimeSpan IdempotencyWindow { get; set; } = TimeSpan.FromHours(24);
+
     /// <summary>Longest accepted user message, in UTF-16 characters; longer is a 400 validation problem. Default 8000.</summary>
     [Range(1, 1_000_000)]
     public int MaxPromptChars { get; set; } = 8000;

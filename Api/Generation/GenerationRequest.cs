@@ -18,13 +18,17 @@ public sealed record GenerationRequest(
 /// <param name="Status"><c>completed</c>, <c>failed</c> or <c>cancelled</c>.</param>
 /// <param name="Code">Failure code (docs/protocol.md), for <c>failed</c> only.</param>
 /// <param name="Message">Human-readable failure reason, for <c>failed</c> only.</param>
-public sealed record MessageOutcome(string Status, string? Code = null, string? Message = null)
+/// <param name="Reason">Why it was cancelled (<see cref="CancelReasons"/>), for <c>cancelled</c> only.</param>
+public sealed record MessageOutcome(string Status, string? Code = null, string? Message = null, string? Reason = null)
 {
     /// <summary>The generation completed.</summary>
     public static MessageOutcome Completed { get; } = new(MessageStatus.Completed);
 
     /// <summary>A user cancelled the generation.</summary>
-    public static MessageOutcome Cancelled { get; } = new(MessageStatus.Cancelled);
+    public static MessageOutcome Cancelled { get; } = new(MessageStatus.Cancelled, Reason: CancelReasons.User);
+
+    /// <summary>Nobody watched the channel for <see cref="GenerationOptions.AbandonAfter"/>.</summary>
+    public static MessageOutcome Abandoned { get; } = new(MessageStatus.Cancelled, Reason: CancelReasons.Abandoned);
 
     /// <summary>The generation failed.</summary>
     /// <param name="code">One of <see cref="FailureCodes"/>.</param>
@@ -65,4 +69,17 @@ public static class FailureCodes
 
     /// <summary>The owning Api instance stopped (crash: lease expired; shutdown: drain timeout elapsed).</summary>
     public const string GenerationLost = "generation_lost";
+
+    /// <summary>The request waited for a model slot longer than <see cref="GenerationOptions.MaxQueueWait"/>.</summary>
+    public const string QueueTimeout = "queue_timeout";
+}
+
+/// <summary>Values of <c>reason</c> in <c>message.cancelled</c> (docs/protocol.md).</summary>
+public static class CancelReasons
+{
+    /// <summary>A user asked to cancel (POST cancel).</summary>
+    public const string User = "user";
+
+    /// <summary>Nobody watched the channel for <see cref="GenerationOptions.AbandonAfter"/>.</summary>
+    public const string Abandoned = "abandoned";
 }

@@ -133,7 +133,8 @@ public sealed class GenerationStore(NpgsqlDataSource dataSource)
 
     /// <summary>
     /// Fails streaming messages whose lease expired (their owner died) with <c>generation_lost</c>, keeping their
-    /// checkpointed text, and inserts their <c>message.failed</c> events into the outbox, in one statement.
+    /// checkpointed text, and inserts their <c>message.failed</c> events into the outbox, in one transaction (the
+    /// channel of each event is built by <see cref="ChannelName.ForConversation"/>, never in SQL).
     /// </summary>
     /// <param name="reason">The failure message.</param>
     /// <param name="limit">Most messages per call.</param>
@@ -142,38 +143,65 @@ public sealed class GenerationStore(NpgsqlDataSource dataSource)
     /// <exception cref="NpgsqlException">PostgreSQL failed.</exception>
     public async Task<long[]> FailExpiredLeasesAsync(string reason, int limit, CancellationToken cancellationToken)
     {
-        // The channel is built in SQL exactly as ChannelName.ForConversation does: uuid::text is lower-case D format.
-        await using var command = dataSource.CreateCommand(
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var ids = new List<Guid>();
+        var channels = new List<string>();
+        var contents = new List<string>();
+        await using (var expire = new NpgsqlCommand(
             """
-            WITH expired AS (
-                UPDATE messages m
-                SET status = 'failed', error_code = @code, error_message = @reason,
-                    completed_at = now(), owner_id = NULL, lease_expires_at = NULL
-                WHERE m.id IN (
-                    SELECT id FROM messages
-                    WHERE status = 'streaming' AND lease_expires_at < now()
-                    ORDER BY lease_expires_at
-                    LIMIT @limit
-                    FOR UPDATE SKIP LOCKED)
-                RETURNING m.id, m.conversation_id, m.content
-            )
-            INSERT INTO outbox (channel, type, message_id, data)
-            SELECT 'conv:' || conversation_id::text, @type, id,
-                   jsonb_build_object('code', @code::text, 'message', @reason::text, 'text', content)
-            FROM expired
-            RETURNING id
-            """);
-        command.Parameters.AddWithValue("code", FailureCodes.GenerationLost);
-        command.Parameters.AddWithValue("reason", reason);
-        command.Parameters.AddWithValue("type", ChannelEventTypes.MessageFailed);
-        command.Parameters.AddWithValue("limit", limit);
-        var ids = new List<long>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
+            UPDATE messages m
+            SET status = 'failed', error_code = @code, error_message = @reason,
+                completed_at = now(), owner_id = NULL, lease_expires_at = NULL
+            WHERE m.id IN (
+                SELECT id FROM messages
+                WHERE status = 'streaming' AND lease_expires_at < now()
+                ORDER BY lease_expires_at
+                LIMIT @limit
+                FOR UPDATE SKIP LOCKED)
+            RETURNING m.id, m.conversation_id, m.content
+            """, connection, transaction))
         {
-            ids.Add(reader.GetInt64(0));
+            expire.Parameters.AddWithValue("code", FailureCodes.GenerationLost);
+            expire.Parameters.AddWithValue("reason", reason);
+            expire.Parameters.AddWithValue("limit", limit);
+            await using var reader = await expire.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                ids.Add(reader.GetGuid(0));
+                channels.Add(ChannelName.ForConversation(reader.GetGuid(1)).Value); // the one place channel names are built
+                contents.Add(reader.GetString(2));
+            }
         }
-        ids.Sort();
-        return [.. ids];
+        if (ids.Count == 0)
+        {
+            return [];
+        }
+
+        var outboxIds = new List<long>(ids.Count);
+        await using (var insert = new NpgsqlCommand(
+            """
+            INSERT INTO outbox (channel, type, message_id, data)
+            SELECT e.channel, @type, e.id, jsonb_build_object('code', @code::text, 'message', @reason::text, 'text', e.content)
+            FROM unnest(@channels, @ids, @contents) WITH ORDINALITY AS e(channel, id, content, n)
+            ORDER BY e.n
+            RETURNING id
+            """, connection, transaction))
+        {
+            insert.Parameters.AddWithValue("type", ChannelEventTypes.MessageFailed);
+            insert.Parameters.AddWithValue("code", FailureCodes.GenerationLost);
+            insert.Parameters.AddWithValue("reason", reason);
+            insert.Parameters.AddWithValue("channels", channels.ToArray());
+            insert.Parameters.AddWithValue("ids", ids.ToArray());
+            insert.Parameters.AddWithValue("contents", contents.ToArray());
+            await using var reader = await insert.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                outboxIds.Add(reader.GetInt64(0));
+            }
+        }
+        await transaction.CommitAsync(cancellationToken);
+        outboxIds.Sort();
+        return [.. outboxIds];
     }
 }

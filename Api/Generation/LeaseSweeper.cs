@@ -1,3 +1,4 @@
+using AiStreaming.Api.Conversations;
 using AiStreaming.Api.Outbox;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -8,17 +9,19 @@ namespace AiStreaming.Api.Generation;
 /// Fails generations whose owner died: once at startup and every <see cref="GenerationOptions.SweepInterval"/>,
 /// streaming messages whose lease expired become <c>failed</c> with <c>generation_lost</c> (checkpointed text kept)
 /// and their <c>message.failed</c> events go through the outbox. This is how a message of a killed Api ends once any
-/// Api runs again.
+/// Api runs again. Each sweep also deletes <c>Idempotency-Key</c> records older than
+/// <see cref="GenerationOptions.IdempotencyWindow"/> (an indexed delete).
 /// </summary>
 /// <param name="store">Generation persistence.</param>
 /// <param name="outbox">Outbox publisher.</param>
+/// <param name="dataSource">The Api's data source (purge of expired <c>Idempotency-Key</c>s).</param>
 /// <param name="metrics">Instruments.</param>
 /// <param name="model">Model, for the metric tag.</param>
 /// <param name="time">Clock.</param>
 /// <param name="options">Generation options.</param>
 /// <param name="logger">Logger.</param>
 internal sealed class LeaseSweeper(
-    GenerationStore store, OutboxPublisher outbox, GenerationMetrics metrics, ChatModelInfo model, TimeProvider time,
+    GenerationStore store, OutboxPublisher outbox, NpgsqlDataSource dataSource, GenerationMetrics metrics, ChatModelInfo model, TimeProvider time,
     IOptions<GenerationOptions> options, ILogger<LeaseSweeper> logger) : BackgroundService
 {
     /// <summary>The <c>message</c> of the failures this sweeper writes.</summary>
@@ -65,6 +68,7 @@ internal sealed class LeaseSweeper(
                 await outbox.PublishAsync(ids, cancellationToken);
             }
             while (ids.Length == BatchSize);
+            await IdempotencyKeys.PurgeAsync(dataSource, options.Value.IdempotencyWindow, cancellationToken);
         }
         catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
         {

@@ -65,4 +65,16 @@ internal static partial class Log
 
     [LoggerMessage(2020, LogLevel.Warning, "Lease sweep failed ({Reason})")]
     public static partial void SweepFailed(this ILogger logger, string reason);
+
+    [LoggerMessage(2022, LogLevel.Information, "Cancelled {MessageId}: nobody watched its channel for {AbandonAfter} (abandoned)")]
+    public static partial void Abandoned(this ILogger logger, Guid messageId, TimeSpan abandonAfter);
+
+    [LoggerMessage(2023, LogLevel.Warning, "Cannot read presence for abandonment ({Reason}); no generation is abandoned meanwhile")]
+    public static partial void AbandonCheckFailed(this ILogger logger, string reason);
+
+    [LoggerMessage(2024, LogLevel.Warning, "Admission control unavailable for {MessageId} ({Reason}); admitting without a slot")]
+    public static partial void AdmissionUnavailable(this ILogger logger, Guid messageId, string reason);
+
+    [LoggerMessage(2025, LogLevel.Warning, "message.queued of {MessageId} not published ({Reason})")]
+    public static partial void QueuedNotPublished(this ILogger logger, Guid messageId, string reason);
 }

@@ -17,29 +17,37 @@ internal enum StopReason
 
     /// <summary>This instance no longer owns the message (its lease was swept): write nothing.</summary>
     Lost,
+
+    /// <summary>Nobody watched the channel for <see cref="GenerationOptions.AbandonAfter"/>.</summary>
+    Abandoned,
 }
 
 /// <summary>
-/// State of one running generation: its request, channel, trace parent and the cancellation sources whose linked
-/// token is handed to the model call (cancelling it aborts the upstream HTTP request).
+/// Control state of one running generation: its request, channel, trace parent, output (the sole owner of its
+/// publish state) and the cancellation sources whose linked token is handed to the model call (cancelling it aborts
+/// the upstream HTTP request). The timeouts run on the injected <see cref="TimeProvider"/>.
 /// </summary>
 internal sealed class RunningGeneration : IDisposable
 {
     private readonly CancellationTokenSource stop = new();
-    private readonly CancellationTokenSource total = new();
-    private readonly CancellationTokenSource wait = new();
+    private readonly CancellationTokenSource total;
+    private readonly CancellationTokenSource wait;
     private readonly CancellationTokenSource model;
     private readonly TaskCompletionSource done = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int stopReason;
 
     /// <summary>Creates the state; nothing runs yet.</summary>
     /// <param name="request">What to generate.</param>
+    /// <param name="output">Where its events go (publish state, text).</param>
     /// <param name="parent">Trace context of the request that started it.</param>
-    public RunningGeneration(GenerationRequest request, ActivityContext parent)
+    /// <param name="time">Clock of the timeouts.</param>
+    public RunningGeneration(GenerationRequest request, DeltaStream output, ActivityContext parent, TimeProvider time)
     {
         Request = request;
-        Channel = ChannelName.ForConversation(request.ConversationId);
+        Output = output;
         Parent = parent;
+        total = new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
+        wait = new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
         model = CancellationTokenSource.CreateLinkedTokenSource(stop.Token, total.Token, wait.Token);
     }
 
@@ -50,7 +58,10 @@ internal sealed class RunningGeneration : IDisposable
     public Guid MessageId => Request.MessageId;
 
     /// <summary>The conversation's channel.</summary>
-    public ChannelName Channel { get; }
+    public ChannelName Channel => Output.Channel;
+
+    /// <summary>The generation's text and its delta publishing (the one owner of the publish state).</summary>
+    public DeltaStream Output { get; }
 
     /// <summary>Trace context of the request that started the generation.</summary>
     public ActivityContext Parent { get; }
@@ -61,20 +72,8 @@ internal sealed class RunningGeneration : IDisposable
     /// <summary>Completes when the generation has ended and written its outcome.</summary>
     public Task Completion => done.Task;
 
-    /// <summary>When delta publishing may be retried (timestamp); set after a Redis failure.</summary>
-    public long PublishRetryAt { get; set; }
-
-    /// <summary>Whether the last delta publish failed (a warning was logged; an information follows on recovery).</summary>
-    public bool PublishFailing { get; set; }
-
-    /// <summary>Position of the last delta known to be published (epoch <see langword="null"/> before the first).</summary>
-    public ChannelPosition? LastPublished { get; set; }
-
-    /// <summary>
-    /// Length of a delta whose publish failed with an unknown outcome (a timeout or a dropped connection after the
-    /// command may have reached Redis); 0 when none. Resolved against the channel history before the next publish.
-    /// </summary>
-    public int UncertainLength { get; set; }
+    /// <summary>Why the generation was stopped from outside (<see cref="StopReason.None"/> while it was not).</summary>
+    public StopReason StoppedBy => (StopReason)Volatile.Read(ref stopReason);
 
     /// <summary>Stops the generation; the first reason wins.</summary>
     /// <param name="reason">Why.</param>
@@ -113,10 +112,11 @@ internal sealed class RunningGeneration : IDisposable
     /// </summary>
     /// <param name="options">Timeouts, for the messages.</param>
     /// <param name="gotTokens">Whether any token arrived (inactivity rather than first-token timeout).</param>
-    public MessageOutcome? ResolveStop(GenerationOptions options, bool gotTokens) => (StopReason)stopReason switch
+    public MessageOutcome? ResolveStop(GenerationOptions options, bool gotTokens) => StoppedBy switch
     {
         StopReason.Lost => null,
         StopReason.Cancelled => MessageOutcome.Cancelled,
+        StopReason.Abandoned => MessageOutcome.Abandoned,
         StopReason.Shutdown => MessageOutcome.Failed(FailureCodes.GenerationLost, "The Api instance stopped before the generation finished."),
         _ when total.IsCancellationRequested => MessageOutcome.Failed(FailureCodes.TotalTimeout, $"The reply did not complete within {options.TotalTimeout}."),
         _ when gotTokens => MessageOutcome.Failed(FailureCodes.InactivityTimeout, $"The model sent nothing for {options.InactivityTimeout}."),

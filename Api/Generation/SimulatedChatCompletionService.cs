@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Text;
 using Microsoft.Extensions.Options;
@@ -15,14 +14,17 @@ namespace AiStreaming.Api.Generation;
 /// <remarks>
 /// Pace: waits <see cref="SimulatedModelOptions.TimeToFirstToken"/>, then yields one token (a word with its leading
 /// space, a punctuation mark or a newline) every 1/<see cref="SimulatedModelOptions.TokensPerSecond"/> s, scheduled
-/// against a stopwatch so timer slack does not accumulate; between
+/// against the clock so timer slack does not accumulate; between
 /// <see cref="SimulatedModelOptions.MinTokens"/> and <see cref="SimulatedModelOptions.MaxTokens"/> tokens in all.
 /// With <see cref="SimulatedModelOptions.Seed"/> set, the reply is a function of the prompt and the seed.
 /// Cancelling the token stops the stream promptly with <see cref="OperationCanceledException"/>.
 /// </remarks>
 /// <param name="options">Pace and length.</param>
-public sealed class SimulatedChatCompletionService(IOptions<SimulatedModelOptions> options) : IChatCompletionService
+/// <param name="time">Clock of the pace (default: the system clock).</param>
+public sealed class SimulatedChatCompletionService(IOptions<SimulatedModelOptions> options, TimeProvider? time = null) : IChatCompletionService
 {
+    private readonly TimeProvider clock = time ?? TimeProvider.System;
+
     /// <summary>Model id reported on the streamed content.</summary>
     public const string ModelId = "simulated";
 
@@ -61,18 +63,18 @@ public sealed class SimulatedChatCompletionService(IOptions<SimulatedModelOption
         var seed = settings.Seed is { } fixedSeed ? SimulatedReply.StableHash(prompt) ^ fixedSeed : Random.Shared.Next();
         var tokens = SimulatedReply.Compose(prompt, new Random(seed), settings.MinTokens, settings.MaxTokens);
 
-        var clock = Stopwatch.StartNew();
+        var started = clock.GetTimestamp();
         var ticksPerToken = TimeSpan.TicksPerSecond / settings.TokensPerSecond;
         for (var i = 0; i < tokens.Count; i++)
         {
             var due = settings.TimeToFirstToken + TimeSpan.FromTicks((long)(i * ticksPerToken));
-            var wait = due - clock.Elapsed;
+            var wait = due - clock.GetElapsedTime(started);
             if (wait > TimeSpan.Zero)
             {
-                await Task.Delay(wait, cancellationToken);
+                await Task.Delay(wait, clock, cancellationToken);
             }
             cancellationToken.ThrowIfCancellationRequested();
-            var text = settings.StampTokens ? Stamp(DateTimeOffset.UtcNow) : tokens[i];
+            var text = settings.StampTokens ? Stamp(clock.GetUtcNow()) : tokens[i];
             yield return new StreamingChatMessageContent(AuthorRole.Assistant, text, modelId: ModelId);
         }
     }

@@ -4,6 +4,9 @@ using System.Text.RegularExpressions;
 
 namespace AiStreaming.Api.Generation;
 
+// Over ~250 lines on purpose: about a third is data (stop words, word pools, code and table templates) that only this
+// composer reads; splitting the data from the one function that uses it would add a room without a second owner.
+
 /// <summary>Composes the simulated model's Markdown replies and splits them into tokens.</summary>
 internal static partial class SimulatedReply
 {

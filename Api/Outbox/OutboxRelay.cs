@@ -9,9 +9,10 @@ namespace AiStreaming.Api.Outbox;
 /// <see cref="OutboxOptions.RetainPublished"/>. A Redis outage therefore only delays terminal events.
 /// </summary>
 /// <param name="outbox">Outbox publisher.</param>
+/// <param name="time">Clock of the poll and purge intervals.</param>
 /// <param name="options">Relay settings.</param>
 /// <param name="logger">Logger.</param>
-internal sealed class OutboxRelay(OutboxPublisher outbox, IOptions<OutboxOptions> options, ILogger<OutboxRelay> logger) : BackgroundService
+internal sealed class OutboxRelay(OutboxPublisher outbox, TimeProvider time, IOptions<OutboxOptions> options, ILogger<OutboxRelay> logger) : BackgroundService
 {
     private static readonly TimeSpan PurgeEvery = TimeSpan.FromMinutes(5);
 
@@ -19,9 +20,9 @@ internal sealed class OutboxRelay(OutboxPublisher outbox, IOptions<OutboxOptions
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var settings = options.Value;
-        using var timer = new PeriodicTimer(settings.PollInterval);
+        using var timer = new PeriodicTimer(settings.PollInterval, time);
         var failing = false;
-        var nextPurge = DateTime.UtcNow;
+        var nextPurge = time.GetUtcNow();
         try
         {
             do
@@ -49,9 +50,9 @@ internal sealed class OutboxRelay(OutboxPublisher outbox, IOptions<OutboxOptions
                     }
                     failing = result.Error is not null;
 
-                    if (DateTime.UtcNow >= nextPurge)
+                    if (time.GetUtcNow() >= nextPurge)
                     {
-                        nextPurge = DateTime.UtcNow + PurgeEvery;
+                        nextPurge = time.GetUtcNow() + PurgeEvery;
                         await outbox.PurgeAsync(settings.RetainPublished, stoppingToken);
                     }
                 }

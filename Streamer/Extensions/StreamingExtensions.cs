@@ -7,7 +7,6 @@ using AiStreaming.Streamer.Sse;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.Options;
-using Microsoft.Extensions.Diagnostics.HealthChecks;
 using StackExchange.Redis;
 
 namespace AiStreaming.Streamer.Extensions;
@@ -48,19 +47,10 @@ internal static class StreamingExtensions
             }
         });
 
-        builder.Services.AddSingleton<IConnectionMultiplexer>(_ =>
-        {
-            var configuration = ConfigurationOptions.Parse(redisConnectionString);
-            configuration.AbortOnConnectFail = false; // keep retrying while Redis starts or restarts
-            configuration.SocketManager = SocketManager.ThreadPool; // fewer threads to wake per message (docs/BENCHMARKS.md)
-            configuration.ClientName = "streamer";
-            return ConnectionMultiplexer.Connect(configuration);
-        });
+        builder.AddRedisClient("redis"); // ServiceDefaults: multiplexer and the "redis" readiness check
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<StreamerTelemetry>();
-        builder.Services.AddOptions<ChannelOptions>().BindConfiguration(ChannelOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
-        builder.Services.AddSingleton(sp => new ChannelHistory(
-            sp.GetRequiredService<IConnectionMultiplexer>(), sp.GetRequiredService<IOptions<ChannelOptions>>().Value.OperationTimeout));
+        builder.AddChannels(); // Channels: options, history, publisher
         builder.Services.AddSingleton<ChannelDispatcher>();
         builder.Services.AddSingleton<ChannelSubscriptions>();
         builder.Services.AddSingleton<RedisOutages>();
@@ -71,8 +61,6 @@ internal static class StreamingExtensions
         builder.Services.AddHostedService(sp => sp.GetRequiredService<PresenceTracker>());
         builder.Services.AddSingleton<SseHeartbeats>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<SseHeartbeats>());
-
-        builder.Services.AddHealthChecks().AddCheck<RedisHealthCheck>("redis");
 
         var maxReceive = builder.Configuration.GetValue<long?>($"{StreamerOptions.SectionName}:{nameof(StreamerOptions.MaximumReceiveMessageSize)}")
             ?? new StreamerOptions().MaximumReceiveMessageSize;
@@ -95,21 +83,5 @@ internal static class StreamingExtensions
 
         app.Services.GetRequiredService<ShutdownDrain>().Attach(app.Lifetime);
         return app;
-    }
-
-    private sealed class RedisHealthCheck(IConnectionMultiplexer redis) : IHealthCheck
-    {
-        public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
-        {
-            try
-            {
-                await redis.GetDatabase().PingAsync();
-                return HealthCheckResult.Healthy();
-            }
-            catch (Exception ex) when (RedisFaults.IsUnavailable(ex))
-            {
-                return HealthCheckResult.Unhealthy("Redis unreachable", ex);
-            }
-        }
     }
 }

@@ -3,6 +3,8 @@ extern alias api;
 using AiStreaming.Tests.Infrastructure;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace AiStreaming.Tests.Api;
 
@@ -78,6 +80,12 @@ public sealed class ApiFactory(
     /// </summary>
     public string Environment { get; init; } = "Development";
 
+    /// <summary>
+    /// The Api's clock, when the test drives it (e.g. a <c>FakeTimeProvider</c> started at the current time, so user
+    /// tokens stay valid): timeouts, leases, flushes, relay intervals and the simulated model's pace all run on it.
+    /// </summary>
+    public TimeProvider? Time { get; init; }
+
     /// <summary>A client calling as <paramref name="userId"/> (a user token as Web attaches it).</summary>
     /// <param name="userId">User id (<c>sub</c>).</param>
     public HttpClient CreateClientFor(string userId)
@@ -117,6 +125,10 @@ public sealed class ApiFactory(
         foreach (var (key, value) in settings)
         {
             builder.UseSetting(key, value);
+        }
+        if (Time is { } time)
+        {
+            builder.ConfigureTestServices(services => services.AddSingleton(time));
         }
     }
 }

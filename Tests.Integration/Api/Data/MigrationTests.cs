@@ -6,7 +6,10 @@ using Npgsql;
 
 namespace AiStreaming.Tests.Api.Data;
 
-/// <summary>The startup migrator: creates a missing database, applies each migration once, however many Apis start.</summary>
+/// <summary>
+/// The startup migrator (Evolve, checksums in <c>changelog</c>): creates a missing database, applies each migration once,
+/// however many Apis start, and adopts a database migrated by the former migrator.
+/// </summary>
 [Collection(ServersCollection.Name)]
 public class MigrationTests(ServersFixture servers)
 {
@@ -25,7 +28,7 @@ public class MigrationTests(ServersFixture servers)
             Assert.Equal(HttpStatusCode.Created, response.StatusCode);
         }
 
-        var expected = DatabaseMigrator.LoadMigrations().Select(m => m.Version).ToArray();
+        var expected = SchemaMigrator.Versions().ToArray();
         Assert.NotEmpty(expected);
         Assert.Equal(expected, appliedBefore.Select(a => a.Version));
         Assert.Equal(appliedBefore, await ReadAppliedAsync(servers.MessagesConnectionString));
@@ -45,7 +48,7 @@ public class MigrationTests(ServersFixture servers)
             var clients = await Task.WhenAll(new[] { a, b, c }.Select(api => Task.Run(api.CreateClient)));
 
             var applied = await ReadAppliedAsync(database.ConnectionString);
-            Assert.Equal(DatabaseMigrator.LoadMigrations().Select(m => m.Version), applied.Select(m => m.Version));
+            Assert.Equal(SchemaMigrator.Versions(), applied.Select(m => m.Version));
             foreach (var http in clients)
             {
                 var id = await http.CreateConversationAsync();
@@ -62,7 +65,7 @@ public class MigrationTests(ServersFixture servers)
     [Fact]
     public async Task A_missing_database_is_created_at_startup()
     {
-        // DatabaseMigrator's documented behaviour: "a missing database is created (the AppHost may hand over a server without it)".
+        // SchemaMigrator's documented behaviour: "a missing database is created (the AppHost may hand over a server without it)".
         var database = NewDatabaseName();
         try
         {
@@ -70,8 +73,47 @@ public class MigrationTests(ServersFixture servers)
 
             var http = api.CreateClient();
 
-            Assert.Equal(DatabaseMigrator.LoadMigrations().Select(m => m.Version), (await ReadAppliedAsync(database.ConnectionString)).Select(m => m.Version));
+            Assert.Equal(SchemaMigrator.Versions(), (await ReadAppliedAsync(database.ConnectionString)).Select(m => m.Version));
             await http.CreateConversationAsync();
+        }
+        finally
+        {
+            await DropDatabaseAsync(database);
+        }
+    }
+
+    [Fact]
+    public async Task A_database_migrated_by_the_former_migrator_is_adopted_without_running_its_scripts_again()
+    {
+        var database = NewDatabaseName();
+        await CreateDatabaseAsync(database);
+        try
+        {
+            // What the former migrator left: the schema of every version, and schema_migrations listing them.
+            await using (var connection = new NpgsqlConnection(database.ConnectionString))
+            {
+                await connection.OpenAsync();
+                var assembly = typeof(SchemaMigrator).Assembly;
+                foreach (var resource in assembly.GetManifestResourceNames().Where(n => n.StartsWith(SchemaMigrator.ResourcePrefix, StringComparison.Ordinal)).Order())
+                {
+                    using var reader = new StreamReader(assembly.GetManifestResourceStream(resource)!);
+                    await using var apply = new NpgsqlCommand(await reader.ReadToEndAsync(), connection);
+                    await apply.ExecuteNonQueryAsync();
+                }
+                await using var record = new NpgsqlCommand(
+                    $"CREATE TABLE schema_migrations (version int PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now()); INSERT INTO schema_migrations (version) SELECT unnest(@versions)",
+                    connection);
+                record.Parameters.AddWithValue("versions", SchemaMigrator.Versions().ToArray());
+                await record.ExecuteNonQueryAsync();
+            }
+
+            await using var api = new ApiFactory(servers, messagesConnectionString: database.ConnectionString);
+            var http = api.CreateClient();
+
+            Assert.Empty(await ReadAppliedAsync(database.ConnectionString));
+            var id = await http.CreateConversationAsync();
+            var accepted = await http.PostAcceptedAsync(id, "Does the adopted schema work?");
+            Assert.Equal("completed", (await http.WaitUntilEndedAsync(id, accepted.MessageId)).Status);
         }
         finally
         {
@@ -101,12 +143,13 @@ public class MigrationTests(ServersFixture servers)
     {
         await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync();
-        await using var command = new NpgsqlCommand("SELECT version, applied_at FROM schema_migrations ORDER BY version, applied_at", connection);
+        await using var command = new NpgsqlCommand(
+            $"SELECT version, installed_on FROM {SchemaMigrator.ChangelogTable} WHERE name LIKE 'V%' AND success ORDER BY id", connection);
         await using var reader = await command.ExecuteReaderAsync();
         var applied = new List<(int, DateTime)>();
         while (await reader.ReadAsync())
         {
-            applied.Add((reader.GetInt32(0), reader.GetDateTime(1)));
+            applied.Add((int.Parse(reader.GetString(0), System.Globalization.CultureInfo.InvariantCulture), reader.GetDateTime(1)));
         }
         return applied;
     }

@@ -112,7 +112,7 @@ public class CancelTests(ServersFixture servers)
         var id = await ownerHttp.CreateConversationAsync();
         var accepted = await ownerHttp.PostAcceptedAsync(id, "Which instance runs this?");
         await servers.WaitForDeltasAsync(id, accepted.MessageId, 2);
-        Assert.False(other.Services.GetRequiredService<GenerationRunner>().IsRunning(accepted.MessageId));
+        Assert.False(other.Services.GetRequiredService<GenerationRegistry>().IsRunning(accepted.MessageId));
 
         using var response = await otherHttp.CancelAsync(id, accepted.MessageId);
 

@@ -16,12 +16,16 @@ public class LeaseSweeperTests(ServersFixture servers)
     [Fact]
     public async Task An_expired_lease_is_failed_with_generation_lost_and_published_through_the_outbox()
     {
-        await using var api = new ApiFactory(servers, new Dictionary<string, string?> { ["Generation:SweepInterval"] = "00:00:00.100" });
+        // The sweep interval runs on a fake clock: the sweep after startup comes when the test advances it.
+        var time = FakeClock.Now();
+        await using var api = new ApiFactory(servers, new Dictionary<string, string?> { ["Generation:SweepInterval"] = "00:00:05" }) { Time = time };
         var http = api.CreateClient();
         var expired = await http.CreateConversationAsync();
         var live = await http.CreateConversationAsync();
         var expiredMessage = await InsertStreamingReplyAsync(expired, "partial text", "now() - interval '1 minute'");
         var liveMessage = await InsertStreamingReplyAsync(live, "still going", "now() + interval '1 hour'");
+        Assert.Equal(MessageStatus.Streaming, (await http.GetMessageAsync(expired, expiredMessage)).Status);
+        time.Advance(TimeSpan.FromSeconds(5));
 
         var message = await http.WaitUntilEndedAsync(expired, expiredMessage);
         var events = await servers.WaitForTerminalEventAsync(expired, expiredMessage);
@@ -79,7 +83,7 @@ public class LeaseSweeperTests(ServersFixture servers)
             ("Generation:CheckpointInterval", "00:00:30"),
             ("Generation:SweepInterval", "01:00:00")));
         var http = api.CreateClient();
-        var runner = api.Services.GetRequiredService<GenerationRunner>();
+        var runner = api.Services.GetRequiredService<GenerationRegistry>();
         var sweeper = api.Services.GetServices<IHostedService>().OfType<LeaseSweeper>().Single();
         var id = await http.CreateConversationAsync();
         var accepted = await http.PostAcceptedAsync(id, "Run while your lease is taken away");

@@ -1,25 +1,32 @@
 using AiStreaming.Api.Generation;
 using AiStreaming.Channels;
 using AiStreaming.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace AiStreaming.Tests.Api.Generation;
 
-/// <summary>The first-token, inactivity and total timeouts of a generation.</summary>
+/// <summary>
+/// The first-token, inactivity and total timeouts of a generation, on a fake clock: the Api and its simulated model run
+/// on a <c>FakeTimeProvider</c> that the test advances, so which timeout fires does not depend on the machine's speed.
+/// </summary>
 [Collection(ServersCollection.Name)]
 public class TimeoutTests(ServersFixture servers)
 {
     [Fact]
     public async Task No_first_token_within_FirstTokenTimeout_fails_the_reply_with_first_token_timeout()
     {
+        var time = FakeClock.Now();
         await using var api = new ApiFactory(servers, new Dictionary<string, string?>
         {
             ["SimulatedModel:TimeToFirstToken"] = "00:01:00",
             ["Generation:FirstTokenTimeout"] = "00:00:00.300",
-        });
+        })
+        { Time = time };
         var http = api.CreateClient();
         var id = await http.CreateConversationAsync();
 
         var accepted = await http.PostAcceptedAsync(id, "Take your time");
+        var advanced = await time.AdvanceUntilAsync(TimeSpan.FromMilliseconds(50), Ended(api, accepted.MessageId));
         var message = await http.WaitUntilEndedAsync(id, accepted.MessageId);
         var events = await servers.WaitForTerminalEventAsync(id, accepted.MessageId);
 
@@ -31,16 +38,19 @@ public class TimeoutTests(ServersFixture servers)
         Assert.Equal(FailureCodes.FirstTokenTimeout, events[^1].DataString("code"));
         Assert.Equal(message.Error?.Message, events[^1].DataString("message"));
         Assert.Equal("", events[^1].DataString("text"));
+        Assert.InRange(advanced, TimeSpan.FromMilliseconds(300), TimeSpan.FromSeconds(59));
     }
 
     [Fact]
     public async Task A_reply_running_past_TotalTimeout_fails_with_total_timeout_and_keeps_its_partial_text()
     {
-        await using var api = new ApiFactory(servers, ApiFactory.Slow(30, ("Generation:TotalTimeout", "00:00:00.500")));
+        var time = FakeClock.Now();
+        await using var api = new ApiFactory(servers, ApiFactory.Slow(30, ("Generation:TotalTimeout", "00:00:00.500"))) { Time = time };
         var http = api.CreateClient();
         var id = await http.CreateConversationAsync();
 
         var accepted = await http.PostAcceptedAsync(id, "Say a lot");
+        var advanced = await time.AdvanceUntilAsync(TimeSpan.FromMilliseconds(20), Ended(api, accepted.MessageId));
         var message = await http.WaitUntilEndedAsync(id, accepted.MessageId);
         var events = await servers.WaitForTerminalEventAsync(id, accepted.MessageId);
 
@@ -51,21 +61,25 @@ public class TimeoutTests(ServersFixture servers)
         Assert.Equal(ChannelEventTypes.MessageFailed, events[^1].Type);
         Assert.Equal(FailureCodes.TotalTimeout, events[^1].DataString("code"));
         Assert.Equal(message.Content, events[^1].DataString("text"));
+        Assert.InRange(advanced, TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(29));
     }
 
     [Fact]
     public async Task A_pause_between_tokens_longer_than_InactivityTimeout_fails_with_inactivity_timeout()
     {
         // One token at once, the next a second later: the 300 ms inactivity timeout fires in between.
+        var time = FakeClock.Now();
         await using var api = new ApiFactory(servers, new Dictionary<string, string?>
         {
             ["SimulatedModel:TokensPerSecond"] = "1",
             ["Generation:InactivityTimeout"] = "00:00:00.300",
-        });
+        })
+        { Time = time };
         var http = api.CreateClient();
         var id = await http.CreateConversationAsync();
 
         var accepted = await http.PostAcceptedAsync(id, "One word at a time");
+        await time.AdvanceUntilAsync(TimeSpan.FromMilliseconds(50), Ended(api, accepted.MessageId));
         var message = await http.WaitUntilEndedAsync(id, accepted.MessageId);
         var events = await servers.WaitForTerminalEventAsync(id, accepted.MessageId);
 
@@ -75,5 +89,11 @@ public class TimeoutTests(ServersFixture servers)
         Assert.Equal(message.Content, events.DeltaText());
         Assert.Equal(FailureCodes.InactivityTimeout, events[^1].DataString("code"));
         Assert.Equal(message.Content, events[^1].DataString("text"));
+    }
+
+    private static Func<bool> Ended(ApiFactory api, Guid messageId)
+    {
+        var registry = api.Services.GetRequiredService<GenerationRegistry>();
+        return () => !registry.IsRunning(messageId);
     }
 }

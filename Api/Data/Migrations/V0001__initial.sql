@@ -1,5 +1,5 @@
 -- Conversations, their messages and the transactional outbox of channel events.
--- Applied once by DatabaseMigrator inside a transaction holding pg_advisory_xact_lock.
+-- Applied once by the startup migrator (Data/SchemaMigrator.cs).
 
 CREATE TABLE conversations (
     id          uuid PRIMARY KEY,

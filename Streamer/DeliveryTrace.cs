@@ -43,11 +43,11 @@ internal sealed class DeliveryTrace : IDisposable
     /// <summary>Records that <paramref name="e"/> (the last of a batch) reached the client.</summary>
     public void Written(ChannelEvent e)
     {
-        var now = Environment.TickCount64;
+        var now = _telemetry.Time.GetUtcNow().ToUnixTimeMilliseconds();
         if (e.Ts > 0 && now - _lastLagSample >= LagSampleIntervalMs)
         {
             _lastLagSample = now;
-            _telemetry.DeliveryLag(Math.Max(0, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - e.Ts));
+            _telemetry.DeliveryLag(Math.Max(0, now - e.Ts));
         }
         if (e.MessageId is { } id && id != _messageId && e.Traceparent is { } traceparent)
         {

@@ -32,9 +32,15 @@ public sealed class StreamerTelemetry : IDisposable
     private readonly Histogram<double> _deliveryLag;
     private readonly Counter<long> _slowConsumers;
 
+    /// <summary>The clock lags are measured with (the host's <see cref="TimeProvider"/>).</summary>
+    internal TimeProvider Time { get; }
+
     /// <summary>Creates the instruments through the host's meter factory.</summary>
-    public StreamerTelemetry(IMeterFactory meterFactory)
+    /// <param name="meterFactory">The host's meter factory.</param>
+    /// <param name="time">Clock for lags and sampling (default: the system clock).</param>
+    public StreamerTelemetry(IMeterFactory meterFactory, TimeProvider? time = null)
     {
+        Time = time ?? TimeProvider.System;
         _meter = meterFactory.Create(Name);
         _subscriptions = _meter.CreateUpDownCounter<long>("aistreaming.streamer.subscriptions", "{subscription}", "Open channel subscriptions (SignalR and SSE).");
         _connections = _meter.CreateUpDownCounter<long>("aistreaming.streamer.connections", "{connection}", "Connected SignalR clients.");
@@ -87,7 +93,7 @@ public sealed class StreamerTelemetry : IDisposable
         _events.Add(1);
         if (e.Ts > 0)
         {
-            _lag.Record(Math.Max(0, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - e.Ts));
+            _lag.Record(Math.Max(0, Time.GetUtcNow().ToUnixTimeMilliseconds() - e.Ts));
         }
     }
 

@@ -14,7 +14,7 @@ namespace AiStreaming.Streamer.Channels;
 /// StackExchange.Redis runs a <see cref="ChannelMessageQueue"/> handler for one message at a time, in publish order;
 /// the handler parses the event once and hands it to each subscriber's bounded buffer without awaiting.
 /// </remarks>
-internal sealed partial class ChannelDispatcher : IDisposable
+internal sealed partial class ChannelDispatcher
 {
     private readonly ConcurrentDictionary<string, Entry> _entries = new();
     private readonly IConnectionMultiplexer _redis;
@@ -26,39 +26,61 @@ internal sealed partial class ChannelDispatcher : IDisposable
         _redis = redis;
         _telemetry = telemetry;
         _logger = logger;
-        _redis.ConnectionRestored += OnConnectionRestored;
     }
 
     /// <summary>Channels with at least one local subscriber.</summary>
     public int ChannelCount => _entries.Count;
 
+    /// <summary>Redis outages seen so far (<see cref="MarkOutage"/>); a channel's subscription made before the last one is made anew on resume.</summary>
+    public long Outages => Interlocked.Read(ref _outages);
+
+    private long _outages;
+
+    /// <summary>Records the start of a Redis outage (called by <see cref="RedisOutages"/>).</summary>
+    public void MarkOutage() => Interlocked.Increment(ref _outages);
+
     /// <summary>
-    /// Registers <paramref name="subscriber"/>; returns once the Redis subscription for its channel is active, so
-    /// every event published from then on reaches the subscriber.
+    /// Registers <paramref name="subscriber"/> and returns once the Redis subscription for its channel is active, so
+    /// every event published from then on reaches the subscriber. When Redis is unreachable the subscriber stays
+    /// registered (the exception carries the registration in <see cref="PendingSubscriptionException.Registration"/>);
+    /// <see cref="EnsureSubscribedAsync"/> then completes the Redis subscription later.
     /// </summary>
     /// <returns>A handle that unregisters the subscriber when disposed.</returns>
-    /// <exception cref="RedisException">Redis is unreachable.</exception>
+    /// <exception cref="PendingSubscriptionException">Redis is unreachable (the inner exception says how).</exception>
     public async Task<IAsyncDisposable> AddAsync(ChannelSubscriber subscriber, CancellationToken cancellationToken)
     {
-        var key = subscriber.Channel.Value;
+        var registration = (Registration)await AddPendingAsync(subscriber, cancellationToken);
+        try
+        {
+            await registration.Entry.EnsureSubscribedAsync(cancellationToken);
+        }
+        catch (Exception ex) when (RedisFaults.IsUnavailable(ex))
+        {
+            throw new PendingSubscriptionException(registration, ex);
+        }
+        catch
+        {
+            await registration.DisposeAsync();
+            throw;
+        }
+        return registration;
+    }
+
+    /// <summary>Registers <paramref name="subscriber"/> without subscribing in Redis (Redis is known to be down).</summary>
+    /// <returns>A handle that unregisters the subscriber when disposed.</returns>
+    public async Task<IAsyncDisposable> AddPendingAsync(ChannelSubscriber subscriber, CancellationToken cancellationToken)
+    {
         while (true)
         {
-            var entry = _entries.GetOrAdd(key, static (k, self) => new Entry(self, ChannelName.Parse(k)), this);
+            var entry = _entries.GetOrAdd(subscriber.Channel.Value, static (k, self) => new Entry(self, ChannelName.Parse(k)), this);
             await entry.Gate.WaitAsync(cancellationToken);
             try
             {
-                if (entry.Removed)
+                if (!entry.Removed)
                 {
-                    continue; // lost a race with the last subscriber leaving: take a fresh entry
+                    entry.Subscribers = entry.Subscribers.Add(subscriber);
+                    return new Registration(entry, subscriber);
                 }
-                if (entry.Queue is null)
-                {
-                    var queue = await _redis.GetSubscriber().SubscribeAsync(entry.Channel.PubSubChannel);
-                    queue.OnMessage(entry.OnMessage);
-                    entry.Queue = queue;
-                }
-                entry.Subscribers = entry.Subscribers.Add(subscriber);
-                return new Registration(entry, subscriber);
             }
             finally
             {
@@ -67,30 +89,21 @@ internal sealed partial class ChannelDispatcher : IDisposable
         }
     }
 
+    /// <summary>Makes sure the Redis subscription of <paramref name="channel"/> is active (after an outage at subscribe time).</summary>
+    /// <exception cref="RedisException">Redis is unreachable (or another <see cref="RedisFaults.IsUnavailable"/> fault).</exception>
+    public Task EnsureSubscribedAsync(ChannelName channel, CancellationToken cancellationToken) =>
+        _entries.TryGetValue(channel.Value, out var entry) ? entry.EnsureSubscribedAsync(cancellationToken) : Task.CompletedTask;
+
+    /// <summary>Every local subscriber, at the time of the call.</summary>
+    public IEnumerable<ChannelSubscriber> Subscribers => _entries.Values.SelectMany(e => e.Subscribers);
+
     /// <summary>Ends every local subscription with a <c>resubscribe</c> frame (e.g. on shutdown).</summary>
     public void DropAll(string reason)
     {
-        foreach (var entry in _entries.Values)
+        foreach (var subscriber in Subscribers)
         {
-            foreach (var subscriber in entry.Subscribers)
-            {
-                subscriber.Drop(reason);
-            }
+            subscriber.Drop(reason);
         }
-    }
-
-    public void Dispose() => _redis.ConnectionRestored -= OnConnectionRestored;
-
-    private void OnConnectionRestored(object? sender, ConnectionFailedEventArgs e)
-    {
-        if (e.ConnectionType != ConnectionType.Subscription)
-        {
-            return;
-        }
-        // Whatever was published while the subscription connection was down never reached us: every subscriber
-        // recovers from history (or resyncs, if Redis restarted and lost it).
-        Log.SubscriptionRestored(_logger, _entries.Count);
-        DropAll(ResubscribeReasons.Gap);
     }
 
     private sealed class Entry(ChannelDispatcher owner, ChannelName channel)
@@ -98,6 +111,71 @@ internal sealed partial class ChannelDispatcher : IDisposable
         public ChannelName Channel { get; } = channel;
         public SemaphoreSlim Gate { get; } = new(1, 1);
         public ChannelMessageQueue? Queue { get; set; }
+        private Task<ChannelMessageQueue>? _subscribing;
+        private long _madeAfterOutage = -1;
+
+        // One SUBSCRIBE in flight per channel: a caller that gives up waiting leaves it for the next one, so a late
+        // answer never leaves a second, unread queue behind. A queue made before the last Redis outage is made anew
+        // once: StackExchange.Redis re-subscribes it by itself, but maybe after the resuming subscriber has read
+        // history, and what was published in between would then be neither replayed nor delivered live. A confirmed
+        // SUBSCRIBE before the history read closes that window.
+        public async Task EnsureSubscribedAsync(CancellationToken cancellationToken)
+        {
+            var outages = owner.Outages;
+            Task<ChannelMessageQueue> subscribing;
+            await Gate.WaitAsync(cancellationToken);
+            try
+            {
+                if (Removed || (Queue is not null && _madeAfterOutage >= outages))
+                {
+                    return;
+                }
+                if (Queue is { } stale)
+                {
+                    Queue = null;
+                    await UnsubscribeAsync(stale);
+                }
+                subscribing = _subscribing ??= owner._redis.GetSubscriber().SubscribeAsync(Channel.PubSubChannel);
+            }
+            finally
+            {
+                Gate.Release();
+            }
+            ChannelMessageQueue queue;
+            try
+            {
+                queue = await subscribing.WaitAsync(cancellationToken);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                _ = Interlocked.CompareExchange(ref _subscribing, null, subscribing); // failed: the next caller tries again
+                throw;
+            }
+            await Gate.WaitAsync(CancellationToken.None);
+            try
+            {
+                _ = Interlocked.CompareExchange(ref _subscribing, null, subscribing);
+                if (Queue is null)
+                {
+                    queue.OnMessage(OnMessage);
+                    Queue = queue;
+                    _madeAfterOutage = outages;
+                }
+                else if (!ReferenceEquals(Queue, queue))
+                {
+                    await UnsubscribeAsync(queue);
+                }
+                if (Removed)
+                {
+                    await UnsubscribeAsync(Queue);
+                }
+            }
+            finally
+            {
+                Gate.Release();
+            }
+        }
+
         public bool Removed { get; set; }
         public ImmutableArray<ChannelSubscriber> Subscribers { get; set; } = [];
 
@@ -131,17 +209,7 @@ internal sealed partial class ChannelDispatcher : IDisposable
                 {
                     Removed = true;
                     owner._entries.TryRemove(new KeyValuePair<string, Entry>(Channel.Value, this));
-                    if (Queue is not null)
-                    {
-                        try
-                        {
-                            await Queue.UnsubscribeAsync();
-                        }
-                        catch (Exception ex) when (RedisFaults.IsUnavailable(ex))
-                        {
-                            Log.UnsubscribeFailed(owner._logger, Channel.Value, ex);
-                        }
-                    }
+                    await UnsubscribeAsync(Queue);
                 }
             }
             finally
@@ -149,10 +217,28 @@ internal sealed partial class ChannelDispatcher : IDisposable
                 Gate.Release();
             }
         }
+
+        private async Task UnsubscribeAsync(ChannelMessageQueue? queue)
+        {
+            if (queue is null)
+            {
+                return;
+            }
+            try
+            {
+                await queue.UnsubscribeAsync();
+            }
+            catch (Exception ex) when (RedisFaults.IsUnavailable(ex))
+            {
+                Log.UnsubscribeFailed(owner._logger, Channel.Value, ex);
+            }
+        }
     }
 
     private sealed class Registration(Entry entry, ChannelSubscriber subscriber) : IAsyncDisposable
     {
+        public Entry Entry => entry;
+
         private int _disposed;
 
         public ValueTask DisposeAsync() =>
@@ -161,13 +247,23 @@ internal sealed partial class ChannelDispatcher : IDisposable
 
     private static partial class Log
     {
-        [LoggerMessage(LogLevel.Warning, "Redis subscription connection restored; asking {ChannelCount} channels' subscribers to recover")]
-        public static partial void SubscriptionRestored(ILogger logger, int channelCount);
-
         [LoggerMessage(LogLevel.Warning, "Dropped a malformed event on channel {Channel}")]
         public static partial void MalformedEvent(ILogger logger, string channel, Exception exception);
 
         [LoggerMessage(LogLevel.Warning, "Could not unsubscribe from channel {Channel}")]
         public static partial void UnsubscribeFailed(ILogger logger, string channel, Exception exception);
     }
+}
+
+/// <summary>
+/// Redis was unreachable when a subscriber was added: it is registered (live events reach it once Redis is back and
+/// <see cref="ChannelDispatcher.EnsureSubscribedAsync"/> succeeds); dispose <see cref="Registration"/> to remove it.
+/// </summary>
+/// <param name="registration">The subscriber's registration.</param>
+/// <param name="inner">The Redis fault.</param>
+internal sealed class PendingSubscriptionException(IAsyncDisposable registration, Exception inner)
+    : Exception("Redis is unreachable; the subscription is pending.", inner)
+{
+    /// <summary>Unregisters the subscriber when disposed.</summary>
+    public IAsyncDisposable Registration { get; } = registration;
 }

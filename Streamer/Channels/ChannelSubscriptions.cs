@@ -1,5 +1,6 @@
 using AiStreaming.Channels;
 using Microsoft.Extensions.Options;
+using StackExchange.Redis;
 
 namespace AiStreaming.Streamer.Channels;
 
@@ -11,41 +12,54 @@ namespace AiStreaming.Streamer.Channels;
 internal sealed class ChannelSubscriptions(
     ChannelDispatcher dispatcher,
     ChannelHistory history,
+    RedisOutages outages,
     IOptions<StreamerOptions> options,
     StreamerTelemetry telemetry,
     TimeProvider time)
 {
-    /// <summary>Opens a subscription to <paramref name="channel"/> from the client's position, if any.</summary>
+    /// <summary>
+    /// Opens a subscription to <paramref name="channel"/> from the client's position, if any. Never fails for a Redis
+    /// outage: the subscription then starts with a <c>reconnecting</c> frame and starts for real when Redis answers
+    /// (<see cref="RedisOutages"/>).
+    /// </summary>
     /// <param name="channel">The channel.</param>
-    /// <param name="sinceOffset">Last offset the client processed, or <see langword="null"/>.</param>
+    /// <param name="sinceOffset">Last offset the client processed (≥ 0), or <see langword="null"/>.</param>
     /// <param name="epoch">Epoch of <paramref name="sinceOffset"/>.</param>
     /// <param name="cancellationToken">Cancels opening.</param>
     /// <returns>The subscription; dispose it to unsubscribe.</returns>
-    /// <exception cref="StackExchange.Redis.RedisException">Redis is unreachable.</exception>
     public async Task<ChannelSubscription> OpenAsync(ChannelName channel, long? sinceOffset, string? epoch, CancellationToken cancellationToken)
     {
-        var subscriber = new ChannelSubscriber(channel, options.Value, telemetry, time);
-        var registration = await dispatcher.AddAsync(subscriber, cancellationToken);
+        var subscriber = new ChannelSubscriber(channel, options.Value, telemetry, time, sinceOffset, epoch);
+        IAsyncDisposable? registration = null;
         try
         {
-            var wantsRecovery = sinceOffset is not null && epoch is not null;
-            // A position at long.MaxValue is ahead of any channel: read the position only (recovered=false).
-            var replay = wantsRecovery && sinceOffset < long.MaxValue ? options.Value.MaxReplayEvents : 0;
-            var snapshot = await history.ReadAsync(channel, replay > 0 ? sinceOffset!.Value : 0, replay);
-            var plan = Recovery.Plan(sinceOffset, epoch, snapshot);
-            if (wantsRecovery)
+            if (outages.IsDown)
+            {
+                throw new RedisConnectionException(ConnectionFailureType.UnableToConnect, "Redis is known to be unreachable.");
+            }
+            registration = await dispatcher.AddAsync(subscriber, cancellationToken);
+            var (after, max) = subscriber.HistoryRequest;
+            var snapshot = await history.ReadAsync(channel, after, max);
+            if (subscriber.Resume(snapshot) is { } plan && sinceOffset is not null && epoch is not null)
             {
                 telemetry.Recovery(plan.Recovered);
             }
-            subscriber.Start(channel.Value, plan);
-            telemetry.SubscriptionOpened();
-            return new ChannelSubscription(subscriber, registration, telemetry);
+        }
+        catch (Exception ex) when (RedisFaults.IsUnavailable(ex) || ex is PendingSubscriptionException)
+        {
+            registration ??= (ex as PendingSubscriptionException)?.Registration ?? await dispatcher.AddPendingAsync(subscriber, cancellationToken);
+            outages.Suspend(subscriber);
         }
         catch
         {
-            await registration.DisposeAsync();
+            if (registration is not null)
+            {
+                await registration.DisposeAsync();
+            }
             throw;
         }
+        telemetry.SubscriptionOpened();
+        return new ChannelSubscription(subscriber, registration, telemetry);
     }
 }
 

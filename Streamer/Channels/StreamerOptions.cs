@@ -75,6 +75,29 @@ public sealed class StreamerOptions
     [Required]
     public string NodeId { get; set; } = $"{Environment.MachineName}:{Environment.ProcessId}";
 
+    /// <summary>
+    /// How often subscriptions suspended by a Redis outage (<c>reconnecting</c>) try Redis again; they resume within
+    /// about this long after Redis answers. Default 500 ms.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.050", "00:00:30")]
+    public TimeSpan RedisRetryInterval { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>
+    /// While this replica has subscribers, how often it <c>PING</c>s Redis on the pub/sub connection, and how long it
+    /// waits for the answer: an outage without a socket error (a hung server, a lost network) is noticed within about
+    /// twice this (a closed connection at once). Default 1 s, so subscribers hear <c>reconnecting</c> within 2 s.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00")]
+    public TimeSpan RedisProbeInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// On SIGTERM, how long this replica keeps serving after its readiness check (<c>/health</c>) turned unhealthy, so
+    /// a load balancer that probes readiness at least this often stops sending it new connections; then every
+    /// subscription ends with <c>resubscribe{shutdown}</c> and the process stops. Default 2 s; 0 ends them at once.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:01:00")]
+    public TimeSpan DrainDelay { get; set; } = TimeSpan.FromSeconds(2);
+
     /// <summary>Largest SignalR message a client may send. Default 32768 bytes (subscribe calls are tiny).</summary>
     [Range(1024, 1024 * 1024)]
     public long MaximumReceiveMessageSize { get; set; } = 32 * 1024;

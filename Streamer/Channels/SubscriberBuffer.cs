@@ -1,28 +1,8 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
-using System.Text;
 using AiStreaming.Channels;
 
 namespace AiStreaming.Streamer.Channels;
-
-/// <summary>Result of offering an event to a <see cref="SubscriberBuffer"/>.</summary>
-internal enum BufferWrite
-{
-    /// <summary>Queued.</summary>
-    Written,
-
-    /// <summary>The buffer was full; the delta was merged into the queued delta before it (no text lost, one frame less).</summary>
-    Coalesced,
-
-    /// <summary>The buffer was full and the event could not be coalesced: the subscriber cannot keep up.</summary>
-    Overflow,
-
-    /// <summary>The oldest queued event has waited longer than the buffer's staleness bound: the reader is stuck.</summary>
-    Stale,
-
-    /// <summary>The buffer is completed; the event was discarded.</summary>
-    Closed,
-}
 
 /// <summary>
 /// A subscriber's bounded queue of outgoing events. Writers (the Redis dispatcher) never wait: when the queue is
@@ -46,7 +26,7 @@ internal sealed class SubscriberBuffer(int capacity, int maxCoalescedChars, Time
     private (ChannelEvent Event, long EnqueuedAt)[] _ring = new (ChannelEvent, long)[Math.Min(capacity, 4)];
     private int _head;
     private int _count;
-    private Coalesced? _coalesced; // the last queued slot, while deltas are being merged into it
+    private CoalescedDelta? _coalesced; // the last queued slot, while deltas are being merged into it
     private TaskCompletionSource<bool>? _waiter;
     private bool _completed;
     private bool _heartbeatDue;
@@ -157,7 +137,7 @@ internal sealed class SubscriberBuffer(int capacity, int maxCoalescedChars, Time
             }
             if (merge && _count > 0 && e.Type == ChannelEventTypes.Delta && e.DeltaText is { } text)
             {
-                var merged = new Coalesced(e, text);
+                var merged = new CoalescedDelta(e, text);
                 while (_count > 0 && merged.TryAppend(PeekHead(), maxCoalescedChars))
                 {
                     Dequeue();
@@ -275,35 +255,8 @@ internal sealed class SubscriberBuffer(int capacity, int maxCoalescedChars, Time
             {
                 return false;
             }
-            _coalesced = new Coalesced(last, text);
+            _coalesced = new CoalescedDelta(last, text);
         }
         return _coalesced.TryAppend(incoming, maxCoalescedChars);
-    }
-
-    /// <summary>Consecutive deltas of one message merged into one; built into an event when the reader takes it.</summary>
-    private sealed class Coalesced(ChannelEvent first, string firstText)
-    {
-        private readonly ChannelEvent _first = first;
-        private readonly StringBuilder _text = new(firstText);
-        private readonly long _from = first.FromOffset ?? first.Offset;
-        private ChannelEvent _last = first;
-
-        /// <summary>Appends <paramref name="incoming"/> if it is the next delta of the same message and the text stays within <paramref name="maxChars"/>.</summary>
-        public bool TryAppend(ChannelEvent incoming, int maxChars)
-        {
-            if (incoming.Type != ChannelEventTypes.Delta || incoming.MessageId != _last.MessageId || incoming.Epoch != _last.Epoch
-                || (incoming.FromOffset ?? incoming.Offset) != _last.Offset + 1
-                || incoming.DeltaText is not { } text || _text.Length + text.Length > maxChars)
-            {
-                return false;
-            }
-            _text.Append(text);
-            _last = incoming;
-            return true;
-        }
-
-        /// <summary>The merged event; the first event itself when nothing was appended.</summary>
-        public ChannelEvent Build() =>
-            ReferenceEquals(_last, _first) ? _first : _last with { FromOffset = _from, Data = ChannelEvent.DeltaData(_text.ToString()) };
     }
 }

@@ -1,5 +1,6 @@
 using AiStreaming.Channels;
 using AiStreaming.Streamer.Channels;
+using AiStreaming.Streamer.Drain;
 using AiStreaming.Streamer.Hubs;
 using AiStreaming.Streamer.Presence;
 using AiStreaming.Streamer.Sse;
@@ -15,7 +16,9 @@ internal static class StreamingExtensions
 {
     /// <summary>
     /// Adds Redis (<c>ConnectionStrings:redis</c>, required), channel subscriptions with recovery, presence and
-    /// SignalR with the Redis backplane.
+    /// SignalR without a Redis backplane: nothing here sends through SignalR across replicas (tokens go through our own
+    /// per-channel subscriptions, <see cref="ChannelDispatcher"/>), and a backplane would subscribe every connection in
+    /// Redis (2.1 KB each, docs/BENCHMARKS.md) and refuse new connections during a Redis outage.
     /// </summary>
     /// <exception cref="InvalidOperationException">No <c>ConnectionStrings:redis</c>.</exception>
     public static IHostApplicationBuilder AddStreaming(this IHostApplicationBuilder builder)
@@ -50,6 +53,10 @@ internal static class StreamingExtensions
         builder.AddChannels(); // Channels: options, history, publisher
         builder.Services.AddSingleton<ChannelDispatcher>();
         builder.Services.AddSingleton<ChannelSubscriptions>();
+        builder.Services.AddSingleton<RedisOutages>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<RedisOutages>());
+        builder.Services.AddSingleton<ShutdownDrain>();
+        builder.Services.AddHealthChecks().AddCheck<DrainHealthCheck>("drain");
         builder.Services.AddSingleton<PresenceTracker>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<PresenceTracker>());
         builder.Services.AddSingleton<SseHeartbeats>();
@@ -62,17 +69,11 @@ internal static class StreamingExtensions
                 options.MaximumReceiveMessageSize = maxReceive;
                 options.AddFilter<HubErrorFilter>();
             })
-            .AddChannelEventProtocols()
-            .AddStackExchangeRedis(redisConnectionString, options =>
-            {
-                // Backplane for presence notices and sends to a user on any node; tokens bypass it (ChannelDispatcher).
-                options.Configuration.ChannelPrefix = RedisChannel.Literal("ais:signalr");
-                options.Configuration.AbortOnConnectFail = false;
-            });
+            .AddChannelEventProtocols();
         return builder;
     }
 
-    /// <summary>Maps the hub (<c>/hubs/stream</c>) and SSE (<c>/sse/{channel}</c>); on shutdown, asks subscribers to resubscribe elsewhere.</summary>
+    /// <summary>Maps the hub (<c>/hubs/stream</c>) and SSE (<c>/sse/{channel}</c>); on shutdown, drains (<see cref="ShutdownDrain"/>).</summary>
     public static WebApplication MapStreaming(this WebApplication app)
     {
         var slowConsumerTimeout = app.Services.GetRequiredService<IOptions<StreamerOptions>>().Value.SlowConsumerTimeout;
@@ -80,8 +81,7 @@ internal static class StreamingExtensions
         app.MapHub<StreamHub>(StreamHub.Path, o => o.TransportSendTimeout = slowConsumerTimeout);
         app.MapSseApi();
 
-        var dispatcher = app.Services.GetRequiredService<ChannelDispatcher>();
-        app.Lifetime.ApplicationStopping.Register(() => dispatcher.DropAll(ResubscribeReasons.Shutdown));
+        app.Services.GetRequiredService<ShutdownDrain>().Attach(app.Lifetime);
         return app;
     }
 }

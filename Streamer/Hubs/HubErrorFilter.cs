@@ -13,7 +13,7 @@ namespace AiStreaming.Streamer.Hubs;
 /// </summary>
 /// <remarks>
 /// For a streaming method the filter sees the call that creates the stream; the hub's streaming loop throws only
-/// <see cref="HubException"/>s by design (Redis failures are mapped to <c>unavailable</c>).
+/// <see cref="HubException"/>s by design (a Redis outage is not an error there: the stream says <c>reconnecting</c>).
 /// </remarks>
 internal sealed partial class HubErrorFilter(ILogger<HubErrorFilter> logger) : IHubFilter
 {

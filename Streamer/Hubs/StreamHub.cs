@@ -15,7 +15,8 @@ namespace AiStreaming.Streamer.Hubs;
 /// SignalR hub at <c>/hubs/stream</c>. Clients subscribe to channels with their last position and receive events as
 /// a server-to-client stream (docs/protocol.md). Errors are <see cref="HubException"/>s whose message starts with a
 /// code: <c>invalid_channel</c>, <c>forbidden</c>, <c>token_expired</c>, <c>invalid_position</c>,
-/// <c>too_many_subscriptions</c>, <c>too_many_connections</c>, <c>unavailable</c>. Connections require a user token
+/// <c>too_many_subscriptions</c>, <c>too_many_connections</c>, <c>unavailable</c> (presence only: a subscription during a
+/// Redis outage streams <c>reconnecting</c> instead). Connections require a user token
 /// (JWT bearer from Web); each subscription requires a subscription token of that user for the channel.
 /// </summary>
 [Authorize]
@@ -43,25 +44,30 @@ internal sealed class StreamHub(
     /// or when the client cancels it.
     /// </summary>
     /// <param name="channel">Channel name, e.g. <c>conv:{id}</c>.</param>
-    /// <param name="sinceOffset">Last offset processed, or <see langword="null"/> for live only.</param>
+    /// <param name="sinceOffset">
+    /// Last offset processed (a non-negative 64-bit integer), or <see langword="null"/> for live only. Bound as any value
+    /// so that a malformed one (<c>1.5</c>, <c>"3"</c>, <c>-1</c>, too large) gets the typed <c>invalid_position</c> error
+    /// (<see cref="HubPositions.TryParse"/>) rather than SignalR's uncoded binding failure.
+    /// </param>
     /// <param name="epoch">Epoch of <paramref name="sinceOffset"/>.</param>
     /// <param name="token">Subscription token for <paramref name="channel"/> (<c>GET /api/conversations/{id}/token</c>).</param>
     /// <param name="cancellationToken">Fires when the client cancels the stream or disconnects.</param>
-    /// <exception cref="HubException">Invalid channel, token or position, too many subscriptions, or Redis unavailable.</exception>
+    /// <exception cref="HubException">Invalid channel, token or position, or too many subscriptions.</exception>
     public async IAsyncEnumerable<ChannelEvent> Subscribe(
-        string channel, long? sinceOffset, string? epoch, string? token, [EnumeratorCancellation] CancellationToken cancellationToken)
+        string channel, object? sinceOffset, string? epoch, string? token, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var userId = UserId;
+        if (!HubPositions.TryParse(sinceOffset, out var since) || (since is not null && string.IsNullOrEmpty(epoch)))
+        {
+            gate.LogRefused("invalid_position", channel, "hub");
+            throw new HubException("invalid_position: sinceOffset must be a non-negative 64-bit integer (or null) and come with its epoch.");
+        }
         var (grant, refusal) = await gate.CheckAsync(channel, token, userId, "hub");
         if (refusal is not null)
         {
             throw new HubException($"{refusal.Code}: {refusal.Reason}");
         }
         var name = grant!.Channel;
-        if (sinceOffset < 0 || (sinceOffset is not null && string.IsNullOrEmpty(epoch)))
-        {
-            throw new HubException("invalid_position: sinceOffset must be >= 0 and come with its epoch.");
-        }
         if (!limits.TryAcquireSubscription(userId, security.Value.MaxSubscriptionsPerUser))
         {
             gate.LogRefused("too_many_subscriptions", channel, "hub");
@@ -82,12 +88,14 @@ internal sealed class StreamHub(
             // The subscription lives no longer than its token: then the stream ends and the client subscribes again.
             using var expiry = grant.StartExpiryTimer(time);
             using var delivery = telemetry.StartDelivery(channel, "signalr");
-            await using var subscription = await OpenAsync(name, sinceOffset, epoch, cancellationToken);
+            // Never fails for a Redis outage: the stream then starts with 'reconnecting' and is served when Redis is back.
+            await using var subscription = await subscriptions.OpenAsync(name, since, epoch, cancellationToken);
             // A client that stopped reading is cut off: its resubscribe frame can't get through, so end the connection.
             using var stuck = subscription.Stuck.UnsafeRegister(static c => ((HubCallerContext)c!).Abort(), Context);
             // At the token's expiry the stream ends with resubscribe{token_expired}: the client subscribes again with a fresh one.
             using var expired = expiry.Token.UnsafeRegister(static s => ((ChannelSubscription)s!).End(ResubscribeReasons.TokenExpired), subscription);
-            var member = await presence.JoinAsync(name, Context.ConnectionId, grant.UserId, grant.DisplayName);
+            // Presence is written beside the stream (it may wait for Redis), never before its first frame.
+            var join = presence.JoinAsync(name, Context.ConnectionId, grant.UserId, grant.DisplayName);
             try
             {
                 // A subscriber that fell behind catches up in merged frames (fromOffset..offset): one write instead of many.
@@ -99,7 +107,7 @@ internal sealed class StreamHub(
             }
             finally
             {
-                await presence.LeaveAsync(name, member);
+                await presence.LeaveAsync(name, await join);
             }
         }
         finally
@@ -151,17 +159,5 @@ internal sealed class StreamHub(
             limits.ReleaseConnection(UserId);
         }
         return base.OnDisconnectedAsync(exception);
-    }
-
-    private async Task<ChannelSubscription> OpenAsync(ChannelName name, long? sinceOffset, string? epoch, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await subscriptions.OpenAsync(name, sinceOffset, epoch, cancellationToken);
-        }
-        catch (Exception ex) when (RedisFaults.IsUnavailable(ex))
-        {
-            throw new HubException("unavailable: channel store unreachable, retry later.");
-        }
     }
 }

@@ -1,5 +1,3 @@
-using System.Buffers;
-using System.IO.Pipelines;
 using AiStreaming.Channels;
 using AiStreaming.Streamer.Auth;
 using AiStreaming.Streamer.Channels;
@@ -7,7 +5,6 @@ using AiStreaming.Streamer.Presence;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
-using StackExchange.Redis;
 
 namespace AiStreaming.Streamer.Sse;
 
@@ -27,7 +24,10 @@ internal static class SseEndpoints
     }
 
     /// <summary>Parses a <c>{epoch}:{offset}</c> event id.</summary>
-    /// <returns><see langword="true"/> for a well-formed id (non-empty epoch, offset ≥ 0).</returns>
+    /// <returns>
+    /// <see langword="true"/> for a well-formed id: a non-empty epoch, and an offset of ASCII digits only that fits a
+    /// 64-bit integer (no sign, space, fraction or exponent); anything else is <c>invalid_position</c>.
+    /// </returns>
     internal static bool TryParsePosition(string? value, out string epoch, out long offset)
     {
         epoch = "";
@@ -66,6 +66,7 @@ internal static class SseEndpoints
         {
             if (!TryParsePosition(lastEventId, out var e, out var o))
             {
+                gate.LogRefused("invalid_position", channel, "sse");
                 return TypedResults.Problem(
                     "Last-Event-ID must be '{epoch}:{offset}'.", statusCode: StatusCodes.Status400BadRequest, title: "invalid_position");
             }
@@ -97,76 +98,33 @@ internal static class SseEndpoints
         CancellationToken cancellationToken)
     {
         using var delivery = context.RequestServices.GetRequiredService<StreamerTelemetry>().StartDelivery(name.Value, "sse");
-        ChannelSubscription subscription;
+        // Never fails for a Redis outage: the stream then starts with 'reconnecting' and heartbeats, and is served when Redis is back.
+        await using var subscription = await subscriptions.OpenAsync(name, since, epoch, cancellationToken);
+        var response = context.Response;
+        response.ContentType = "text/event-stream";
+        response.Headers.CacheControl = "no-cache";
+        response.Headers["X-Accel-Buffering"] = "no"; // tells nginx-style proxies not to buffer
+        context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
+
+        // Presence is written beside the stream (it may wait for Redis), never before its first frame.
+        var join = presence.JoinAsync(name, "sse-" + context.TraceIdentifier, grant.UserId, grant.DisplayName);
+        // A client that stopped reading is cut off: the resubscribe frame can't get through, so end the connection.
+        using var stuck = subscription.Stuck.UnsafeRegister(static c => ((HttpContext)c!).Abort(), context);
+        using var beat = heartbeats.Add(subscription.Events);
+        // At the token's expiry the stream ends with resubscribe{token_expired}: reconnect with a fresh token in the URL.
+        using var expired = tokenExpiry.UnsafeRegister(static s => ((ChannelSubscription)s!).End(ResubscribeReasons.TokenExpired), subscription);
         try
         {
-            subscription = await subscriptions.OpenAsync(name, since, epoch, cancellationToken);
+            await SseFrames.WriteAsync(response.BodyWriter, name.Value, subscription.Events, delivery, cancellationToken);
         }
-        catch (Exception ex) when (RedisFaults.IsUnavailable(ex))
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            return TypedResults.Problem("Channel store unreachable, retry later.", statusCode: StatusCodes.Status503ServiceUnavailable, title: "unavailable");
+            // the client went away (or was cut off)
         }
-
-        await using (subscription)
+        finally
         {
-            var response = context.Response;
-            response.ContentType = "text/event-stream";
-            response.Headers.CacheControl = "no-cache";
-            response.Headers["X-Accel-Buffering"] = "no"; // tells nginx-style proxies not to buffer
-            context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
-
-            var clientId = "sse-" + context.TraceIdentifier;
-            var member = await presence.JoinAsync(name, clientId, grant.UserId, grant.DisplayName);
-            // A client that stopped reading is cut off: the resubscribe frame can't get through, so end the connection.
-            using var stuck = subscription.Stuck.UnsafeRegister(static c => ((HttpContext)c!).Abort(), context);
-            using var beat = heartbeats.Add(subscription.Events);
-            // At the token's expiry the stream ends with resubscribe{token_expired}: reconnect with a fresh token in the URL.
-            using var expired = tokenExpiry.UnsafeRegister(static s => ((ChannelSubscription)s!).End(ResubscribeReasons.TokenExpired), subscription);
-            try
-            {
-                await PumpAsync(response.BodyWriter, subscription.Events, delivery, cancellationToken);
-            }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-            {
-                // the client went away (or was cut off)
-            }
-            finally
-            {
-                await presence.LeaveAsync(name, member);
-            }
+            await presence.LeaveAsync(name, await join);
         }
         return TypedResults.Empty;
-    }
-
-    // Writes every queued event, then flushes once: a burst costs one socket write. Heartbeats only when idle.
-    private static async Task PumpAsync(PipeWriter writer, SubscriberBuffer events, DeliveryTrace delivery, CancellationToken cancellationToken)
-    {
-        writer.Write(SseFrameWriter.Retry);
-        await writer.FlushAsync(cancellationToken);
-        while (await events.WaitToReadAsync(cancellationToken))
-        {
-            var wrote = false;
-            ChannelEvent? last = null;
-            while (events.TryRead(out var e))
-            {
-                SseFrameWriter.Write(writer, e);
-                wrote = true;
-                last = e;
-            }
-            if (last is not null)
-            {
-                delivery.Written(last); // once per written batch
-            }
-            if (events.TakeHeartbeat() && !wrote)
-            {
-                writer.Write(SseFrameWriter.Heartbeat);
-                wrote = true;
-            }
-            if (wrote && (await writer.FlushAsync(cancellationToken)).IsCompleted)
-            {
-                return;
-            }
-        }
-        // ended after a resubscribe frame: the client reconnects with Last-Event-ID
     }
 }

@@ -33,8 +33,19 @@ public sealed class HubStreamClient : IAsyncDisposable
             .Build();
     }
 
-    /// <summary>What this client received.</summary>
+    /// <summary>What this client received (data and position frames; <c>reconnecting</c> and heartbeats are statuses, not data).</summary>
     public ChannelTranscript Transcript { get; } = new();
+
+    /// <summary>
+    /// Whether the streamer last said <c>reconnecting</c> (it lost Redis) and nothing has arrived since: the status a
+    /// page shows. Cleared by the next frame (the <c>subscribed</c> that resumes the stream, or any event).
+    /// </summary>
+    public bool IsReconnecting { get; private set; }
+
+    /// <summary><c>reconnecting</c> frames received, across connections.</summary>
+    public int ReconnectingFrames => _reconnectingFrames;
+
+    private int _reconnectingFrames;
 
     /// <summary>
     /// Connects and subscribes to <paramref name="channel"/>: live only, or from <paramref name="sinceOffset"/> of
@@ -91,6 +102,14 @@ public sealed class HubStreamClient : IAsyncDisposable
                 var events = _connection.StreamAsync<ChannelEvent>("Subscribe", _channel, since, epoch, token, _stop.Token);
                 await foreach (var e in events)
                 {
+                    if (e.Type == "reconnecting")
+                    {
+                        // The streamer lost Redis: a status, not data (its position is the one already processed).
+                        IsReconnecting = true;
+                        Interlocked.Increment(ref _reconnectingFrames);
+                        continue;
+                    }
+                    IsReconnecting = false;
                     Transcript.OnEvent(e);
                     if (e.Type == ChannelEventTypes.Subscribed && !e.Data!.Value.GetProperty("recovered").GetBoolean())
                     {

@@ -30,8 +30,19 @@ public sealed class SseStreamClient : IAsyncDisposable
         };
     }
 
-    /// <summary>What this client received.</summary>
+    /// <summary>What this client received (data and position frames; <c>reconnecting</c> and heartbeats are statuses, not data).</summary>
     public ChannelTranscript Transcript { get; } = new();
+
+    /// <summary>
+    /// Whether the streamer last said <c>reconnecting</c> (it lost Redis) and nothing has arrived since: the status a
+    /// page shows. Cleared by the next frame (the <c>subscribed</c> that resumes the stream, or any event).
+    /// </summary>
+    public bool IsReconnecting { get; private set; }
+
+    /// <summary><c>reconnecting</c> frames received, across connections.</summary>
+    public int ReconnectingFrames => _reconnectingFrames;
+
+    private int _reconnectingFrames;
 
     /// <summary>The last event id received (<c>{epoch}:{offset}</c>).</summary>
     public string? LastEventId { get; private set; }
@@ -68,7 +79,19 @@ public sealed class SseStreamClient : IAsyncDisposable
                 var parser = SseParser.Create(body, (_, bytes) => Encoding.UTF8.GetString(bytes));
                 await foreach (var item in parser.EnumerateAsync(_stop.Token))
                 {
+                    if (item.EventType == "heartbeat")
+                    {
+                        continue; // keep-alive while idle
+                    }
                     var e = ChannelEvent.Parse(item.Data);
+                    if (e.Type == "reconnecting")
+                    {
+                        // The streamer lost Redis: a status, not data (its position is the one already processed).
+                        IsReconnecting = true;
+                        Interlocked.Increment(ref _reconnectingFrames);
+                        continue;
+                    }
+                    IsReconnecting = false;
                     Transcript.OnEvent(e);
                     if (e.Type == ChannelEventTypes.Subscribed && !e.Data!.Value.GetProperty("recovered").GetBoolean())
                     {

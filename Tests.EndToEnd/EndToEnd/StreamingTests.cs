@@ -110,7 +110,7 @@ public class StreamingTests(StackFixture stack)
     }
 
     [Fact]
-    public async Task Sse_sends_heartbeat_comments_through_the_proxy_while_the_channel_is_idle()
+    public async Task Sse_sends_heartbeat_frames_through_the_proxy_while_the_channel_is_idle()
     {
         var (_, channel) = await stack.CreateConversationAsync();
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
@@ -121,7 +121,7 @@ public class StreamingTests(StackFixture stack)
         while (await reader.ReadLineAsync(cts.Token) is { } line)
         {
             lines.Add(line);
-            if (lines.Count(l => l == ": heartbeat") == 2)
+            if (lines.Count(l => l == "event: heartbeat") == 2)
             {
                 break; // two heartbeats arrived unbuffered through Web's proxy
             }

@@ -19,7 +19,10 @@ public class ChannelSubscriptionsTests(ServersFixture servers)
     private ChannelSubscriptions NewSubscriptions(out ChannelDispatcher dispatcher)
     {
         dispatcher = new ChannelDispatcher(servers.Redis, Telemetry, NullLogger<ChannelDispatcher>.Instance);
-        return new ChannelSubscriptions(dispatcher, new ChannelHistory(servers.Redis, TimeSpan.FromSeconds(5)), Options.Create(new StreamerOptions()), Telemetry, TimeProvider.System);
+        var history = new ChannelHistory(servers.Redis, TimeSpan.FromSeconds(5));
+        var options = Options.Create(new StreamerOptions());
+        var outages = new RedisOutages(servers.Redis, dispatcher, history, options, Telemetry, TimeProvider.System, NullLogger<RedisOutages>.Instance);
+        return new ChannelSubscriptions(dispatcher, history, outages, options, Telemetry, TimeProvider.System);
     }
 
     [Theory]
@@ -31,7 +34,6 @@ public class ChannelSubscriptionsTests(ServersFixture servers)
         const int total = 300;
         var publisher = new ChannelPublisher(servers.Redis, new ChannelOptions());
         var subscriptions = NewSubscriptions(out var dispatcher);
-        using var _ = dispatcher;
         var channel = ChannelName.ForConversation(Guid.NewGuid());
 
         var first = await publisher.PublishAsync(channel, ChannelEventTypes.Delta, null, ChannelEvent.ToData(new { text = "1 " }));
@@ -82,7 +84,6 @@ public class ChannelSubscriptionsTests(ServersFixture servers)
     {
         var publisher = new ChannelPublisher(servers.Redis, new ChannelOptions());
         var subscriptions = NewSubscriptions(out var dispatcher);
-        using var _ = dispatcher;
         var channel = ChannelName.ForConversation(Guid.NewGuid());
         var position = await publisher.PublishAsync(channel, ChannelEventTypes.Delta, null, ChannelEvent.ToData(new { text = "a" }));
 
@@ -110,7 +111,6 @@ public class ChannelSubscriptionsTests(ServersFixture servers)
     public async Task Last_subscriber_leaving_unsubscribes_from_redis()
     {
         var subscriptions = NewSubscriptions(out var dispatcher);
-        using var _ = dispatcher;
         var channel = ChannelName.ForConversation(Guid.NewGuid());
 
         var a = await subscriptions.OpenAsync(channel, null, null, CancellationToken.None);

@@ -27,17 +27,36 @@ public class SseFormatTests
     public void Rejects_malformed_event_ids(string id) => Assert.False(SseEndpoints.TryParsePosition(id, out _, out _));
 
     [Fact]
-    public void Frames_carry_the_position_as_id_and_one_data_line()
+    public async Task Frames_carry_the_position_as_id_and_one_data_line_and_the_first_the_retry()
     {
-        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
-        SseFrameWriter.Write(buffer, Delta(5, "line1\nline2"));
-        SseFrameWriter.Write(buffer, Of(ChannelEventTypes.PresenceJoin, 0));
+        var stream = new MemoryStream();
+        IEnumerable<System.Net.ServerSentEvents.SseItem<ChannelEvent>> items =
+            [SseFrames.Item(Delta(5, "line1\nline2"), first: true), SseFrames.Item(Of(ChannelEventTypes.PresenceJoin, 0)), SseFrames.Item(SseFrames.Heartbeat("conv:test"))];
+        await System.Net.ServerSentEvents.SseFormatter.WriteAsync(items.ToAsyncEnumerable(), stream, SseFrames.Format);
 
-        var text = Encoding.UTF8.GetString(buffer.WrittenSpan);
+        var text = Encoding.UTF8.GetString(stream.ToArray());
         var frames = text.Split("\n\n", StringSplitOptions.RemoveEmptyEntries);
-        Assert.Equal(2, frames.Length);
-        Assert.StartsWith("id: e1:5\nevent: delta\ndata: {", frames[0]);
-        Assert.Equal(3, frames[0].Split('\n').Length);
+        Assert.Equal(3, frames.Length);
+        Assert.StartsWith("event: delta\ndata: {", frames[0]);
+        Assert.EndsWith("\nid: e1:5\nretry: 1000", frames[0]);
+        Assert.Equal(4, frames[0].Split('\n').Length); // the JSON's escaped newline stays on one data line
         Assert.StartsWith("event: presence.join\ndata: ", frames[1]);
+        Assert.DoesNotContain("id:", frames[1]);
+        Assert.Equal("event: heartbeat\ndata: {\"channel\":\"conv:test\",\"type\":\"heartbeat\"}", frames[2]);
+    }
+
+    [Theory]
+    [InlineData("abc:1.5")]
+    [InlineData("abc:9223372036854775808")]
+    [InlineData("abc: 3")]
+    [InlineData("abc:+3")]
+    [InlineData("abc:0x10")]
+    public void Rejects_offsets_that_are_not_non_negative_64_bit_integers(string id) => Assert.False(SseEndpoints.TryParsePosition(id, out _, out _));
+
+    [Fact]
+    public void Accepts_the_largest_offset_as_a_position()
+    {
+        Assert.True(SseEndpoints.TryParsePosition("abc:9223372036854775807", out _, out var offset));
+        Assert.Equal(long.MaxValue, offset);
     }
 }

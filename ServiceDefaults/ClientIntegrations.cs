@@ -26,10 +26,18 @@ public static class ClientIntegrations
     /// </summary>
     /// <param name="builder">The host builder.</param>
     /// <param name="connectionName">Connection string name, e.g. <c>redis</c>.</param>
+    /// <param name="configureSettings">
+    /// Optional settings, as Aspire's <c>configureSettings</c>: set <see cref="RedisClientSettings.DisableHealthChecks"/>
+    /// for a service that keeps serving while Redis is down (the streamer), so an outage does not take it out of its
+    /// load balancer's rotation.
+    /// </param>
     /// <returns>The same builder.</returns>
     /// <exception cref="InvalidOperationException">The connection string is missing.</exception>
-    public static IHostApplicationBuilder AddRedisClient(this IHostApplicationBuilder builder, string connectionName)
+    public static IHostApplicationBuilder AddRedisClient(
+        this IHostApplicationBuilder builder, string connectionName, Action<RedisClientSettings>? configureSettings = null)
     {
+        var settings = new RedisClientSettings();
+        configureSettings?.Invoke(settings);
         var connectionString = RequireConnectionString(builder, connectionName, "Redis", "127.0.0.1:6379");
         var clientName = builder.Environment.ApplicationName;
         builder.Services.AddSingleton<IConnectionMultiplexer>(_ =>
@@ -40,7 +48,10 @@ public static class ClientIntegrations
             options.ClientName ??= clientName;
             return ConnectionMultiplexer.Connect(options);
         });
-        builder.Services.AddHealthChecks().AddRedis(sp => sp.GetRequiredService<IConnectionMultiplexer>(), connectionName, timeout: HealthCheckTimeout);
+        if (!settings.DisableHealthChecks)
+        {
+            builder.Services.AddHealthChecks().AddRedis(sp => sp.GetRequiredService<IConnectionMultiplexer>(), connectionName, timeout: HealthCheckTimeout);
+        }
         return builder;
     }
 
@@ -72,4 +83,11 @@ public static class ClientIntegrations
     private static string RequireConnectionString(IHostApplicationBuilder builder, string name, string what, string example) =>
         builder.Configuration.GetConnectionString(name)
         ?? throw new InvalidOperationException($"ConnectionStrings:{name} ({what}) is required, e.g. ConnectionStrings__{name}={example}.");
+}
+
+/// <summary>Settings of <see cref="ClientIntegrations.AddRedisClient"/>, named as Aspire's StackExchange.Redis client settings.</summary>
+public sealed class RedisClientSettings
+{
+    /// <summary>When <see langword="true"/>, no <c>redis</c> readiness check is registered (default <see langword="false"/>).</summary>
+    public bool DisableHealthChecks { get; set; }
 }

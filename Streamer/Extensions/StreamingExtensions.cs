@@ -47,7 +47,10 @@ internal static class StreamingExtensions
             }
         });
 
-        builder.AddRedisClient("redis"); // ServiceDefaults: multiplexer and the "redis" readiness check
+        // ServiceDefaults' multiplexer, without a Redis readiness check: during a Redis outage a replica keeps serving
+        // (subscribers get `reconnecting` and wait), so it must stay in its load balancer's rotation. Readiness here
+        // means "not draining" (DrainHealthCheck).
+        builder.AddRedisClient("redis", settings => settings.DisableHealthChecks = true);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<StreamerTelemetry>();
         builder.AddChannels(); // Channels: options, history, publisher

@@ -65,7 +65,8 @@ internal sealed class SchemaMigrator(
 
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         var legacy = await LegacyVersionAsync(connection, cancellationToken);
-        var evolve = new Evolve(connection, message => logger.Migrator(message))
+        // dbms named: otherwise Evolve detects the database by trying MySQL's SHOW VARIABLES first, an error in every PostgreSQL log.
+        var evolve = new Evolve(connection, message => logger.Migrator(message), EvolveDb.Dialect.DBMS.PostgreSQL)
         {
             EmbeddedResourceAssemblies = [typeof(SchemaMigrator).Assembly],
             EmbeddedResourceFilters = [ResourcePrefix],

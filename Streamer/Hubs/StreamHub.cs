@@ -1,3 +1,4 @@
+using AiStreaming.Streamer.Drain;
 using System.Runtime.CompilerServices;
 using AiStreaming.Channels;
 using AiStreaming.Channels.Security;
@@ -28,6 +29,7 @@ internal sealed class StreamHub(
     IOptions<StreamerOptions> options,
     IOptions<StreamerSecurityOptions> security,
     StreamerTelemetry telemetry,
+    ShutdownDrain drain,
     TimeProvider time) : Hub
 {
     /// <summary>The hub's path.</summary>
@@ -57,6 +59,14 @@ internal sealed class StreamHub(
         string channel, object? sinceOffset, string? epoch, string? token, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var userId = UserId;
+        if (drain.IsDraining)
+        {
+            // This replica is leaving (its subscribers were told resubscribe{shutdown}): a subscribe on its old
+            // connection must not stay here. Closing the connection sends the client's automatic reconnect through
+            // the balancer, which no longer routes to a draining replica.
+            Context.Abort();
+            throw new HubException("unavailable: this replica is shutting down; reconnect and subscribe again.");
+        }
         if (!HubPositions.TryParse(sinceOffset, out var since) || (since is not null && string.IsNullOrEmpty(epoch)))
         {
             gate.LogRefused("invalid_position", channel, "hub");

@@ -12,7 +12,7 @@ namespace AiStreaming.Streamer.Sse;
 /// <summary>
 /// Writes a subscription as Server-Sent Events with the framework's <see cref="SseFormatter"/> (WHATWG HTML,
 /// "Server-sent events"): per event <c>event: {type}</c>, one <c>data:</c> line with the event JSON and, for events with
-/// a position (and <c>subscribed</c>), <c>id: {epoch}:{offset}</c>; the first frame also carries <c>retry: 1000</c> (ms).
+/// a position (and <c>subscribed</c>), <c>id: {epoch}:{offset}</c>; the first frame also carries <c>retry: 250</c> (ms).
 /// The data is the event's own UTF-8 bytes (<see cref="ChannelEvent.Utf8Json"/>, serialized once per node): a frame
 /// costs copies per subscriber, not a serialization. Every queued event is written before one flush, so a burst costs
 /// one socket write (<see cref="SseFormatter"/> flushes after each item: <see cref="BatchingStream"/> defers that to
@@ -22,7 +22,7 @@ namespace AiStreaming.Streamer.Sse;
 internal static class SseFrames
 {
     /// <summary>The reconnection delay sent with the first frame: 1000 ms.</summary>
-    public static readonly TimeSpan Retry = TimeSpan.FromSeconds(1);
+    public static readonly TimeSpan Retry = TimeSpan.FromMilliseconds(250);
 
     /// <summary>Writes <paramref name="events"/> to <paramref name="writer"/> until the subscription ends or the client leaves.</summary>
     /// <param name="writer">The response body.</param>

@@ -17,6 +17,7 @@ public sealed class ChannelTranscript
     private readonly List<(bool Recovered, string? Node)> _subscriptions = [];
     private readonly List<long> _offsets = [];
     private readonly List<string> _resubscribeReasons = [];
+    private readonly List<DateTime> _arrivals = [];
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>Position to resume from: epoch and last offset processed (epoch null before the channel has events).</summary>
@@ -50,6 +51,25 @@ public sealed class ChannelTranscript
     public IReadOnlyList<string> ResubscribeReasons
     {
         get { lock (_gate) { return [.. _resubscribeReasons]; } }
+    }
+
+    /// <summary>
+    /// When the first channel event (with an offset) arrived after <paramref name="since"/> (UTC), or null: with a reply
+    /// streaming at tens of tokens per second, the pause a fault caused is this minus the fault's time.
+    /// </summary>
+    public DateTime? FirstEventAfter(DateTime since)
+    {
+        lock (_gate)
+        {
+            foreach (var at in _arrivals)
+            {
+                if (at > since)
+                {
+                    return at;
+                }
+            }
+            return null;
+        }
     }
 
     /// <summary>Number of deltas received for <paramref name="messageId"/>'s text so far (by text length).</summary>
@@ -223,6 +243,7 @@ public sealed class ChannelTranscript
 
     private void Apply(ChannelEvent e)
     {
+        _arrivals.Add(DateTime.UtcNow);
         if (_epoch is not null && e.Epoch != _epoch)
         {
             _anomalies.Add($"event {e.Epoch}:{e.Offset} from another epoch than {_epoch}");

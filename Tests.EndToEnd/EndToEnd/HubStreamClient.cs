@@ -1,6 +1,7 @@
 using AiStreaming.Channels;
 using Microsoft.AspNetCore.Http.Connections;
 using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace AiStreaming.Tests.EndToEnd;
 
@@ -16,22 +17,39 @@ public sealed class HubStreamClient : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private Task _loop = Task.CompletedTask;
 
-    private HubStreamClient(WebSession session, string channel)
+    private HubStreamClient(WebSession session, string channel, HubClientKind kind)
     {
         _channel = channel;
         _session = session;
-        _connection = new HubConnectionBuilder()
+        Kind = kind;
+        var builder = new HubConnectionBuilder()
             .WithUrl(new Uri(session.BaseAddress, "/hubs/stream"), options =>
             {
-                // Negotiate + WebSockets through Web's proxy, with the session's cookies: sign-in, and YARP's
-                // session affinity (a copy, so clients of one session get their own affinity).
-                options.Transports = HttpTransportType.WebSockets;
+                // Through Web's proxy with a copy of the session's cookies (sign-in; for long polling also the
+                // balancer's affinity cookie, which pins negotiate and the polls to one replica).
                 options.Cookies = new System.Net.CookieContainer();
                 options.Cookies.Add(session.Cookies.GetAllCookies());
+                if (kind == HubClientKind.LongPolling)
+                {
+                    options.Transports = HttpTransportType.LongPolling; // negotiate, then polls on the pinned replica
+                }
+                else
+                {
+                    // As the page connects: WebSockets without negotiate, so no replica affinity is needed.
+                    options.Transports = HttpTransportType.WebSockets;
+                    options.SkipNegotiation = true;
+                }
             })
-            .WithAutomaticReconnect(new ForeverRetryPolicy())
-            .Build();
+            .WithAutomaticReconnect(new ForeverRetryPolicy());
+        if (kind == HubClientKind.MessagePack)
+        {
+            builder.AddMessagePackProtocol();
+        }
+        _connection = builder.Build();
     }
+
+    /// <summary>Protocol and transport of this client.</summary>
+    public HubClientKind Kind { get; }
 
     /// <summary>What this client received (data and position frames; <c>reconnecting</c> and heartbeats are statuses, not data).</summary>
     public ChannelTranscript Transcript { get; } = new();
@@ -52,9 +70,10 @@ public sealed class HubStreamClient : IAsyncDisposable
     /// <paramref name="epoch"/> when given.
     /// </summary>
     public static async Task<HubStreamClient> StartAsync(
-        WebSession session, string channel, long? sinceOffset = null, string? epoch = null, CancellationToken cancellationToken = default)
+        WebSession session, string channel, long? sinceOffset = null, string? epoch = null, CancellationToken cancellationToken = default,
+        HubClientKind kind = HubClientKind.Json)
     {
-        var client = new HubStreamClient(session, channel);
+        var client = new HubStreamClient(session, channel, kind);
         if (sinceOffset is { } since && epoch is not null)
         {
             client.Transcript.Seed(epoch, since);
@@ -93,13 +112,19 @@ public sealed class HubStreamClient : IAsyncDisposable
             {
                 while (_connection.State != HubConnectionState.Connected)
                 {
+                    if (_connection.State == HubConnectionState.Disconnected)
+                    {
+                        await ConnectAsync(_stop.Token); // closed for good (e.g. by a stopping server): start again
+                    }
                     await Task.Delay(50, _stop.Token);
                 }
                 var (epoch, offset) = Transcript.Position;
                 long? since = epoch is null ? null : offset;
                 // A fresh subscription token for every subscribe, as the web client refreshes before expiry.
                 var token = await _session.GetTokenAsync(_channel, _stop.Token);
-                var events = _connection.StreamAsync<ChannelEvent>("Subscribe", _channel, since, epoch, token, _stop.Token);
+                var events = Kind == HubClientKind.MessagePack
+                    ? _connection.StreamAsync<object>("Subscribe", _channel, since, epoch, token, _stop.Token).Select(MessagePackEvents.ToChannelEvent)
+                    : _connection.StreamAsync<ChannelEvent>("Subscribe", _channel, since, epoch, token, _stop.Token);
                 await foreach (var e in events)
                 {
                     if (e.Type == "reconnecting")
@@ -111,6 +136,14 @@ public sealed class HubStreamClient : IAsyncDisposable
                     }
                     IsReconnecting = false;
                     Transcript.OnEvent(e);
+                    if (e.Type == ChannelEventTypes.Resubscribe && e.Data!.Value.GetProperty("reason").GetString() == "shutdown")
+                    {
+                        // As the page does: the replica is draining, so leave it on a new connection (the balancer
+                        // picks another replica) instead of subscribing again on this one.
+                        await _connection.StopAsync(_stop.Token);
+                        await ConnectAsync(_stop.Token);
+                        break;
+                    }
                     if (e.Type == ChannelEventTypes.Subscribed && !e.Data!.Value.GetProperty("recovered").GetBoolean())
                     {
                         // Not recovered: like the web client, load the conversation's state from the Api.
@@ -149,4 +182,17 @@ public sealed class HubStreamClient : IAsyncDisposable
         public TimeSpan? NextRetryDelay(RetryContext retryContext) =>
             TimeSpan.FromMilliseconds(Math.Min(1000, 100 * (retryContext.PreviousRetryCount + 1)));
     }
+}
+
+/// <summary>How a <see cref="HubStreamClient"/> talks to the hub.</summary>
+public enum HubClientKind
+{
+    /// <summary>JSON protocol over WebSockets, negotiation skipped (as the page connects).</summary>
+    Json,
+
+    /// <summary>MessagePack protocol over WebSockets, negotiation skipped.</summary>
+    MessagePack,
+
+    /// <summary>JSON protocol over long polling: negotiate and polls pinned to one replica by the balancer's cookie.</summary>
+    LongPolling,
 }

@@ -117,7 +117,10 @@ public sealed class StackFixture : IAsyncLifetime
         var numsub = (StackExchange.Redis.RedisResult[])(await redis.GetDatabase().ExecuteAsync("PUBSUB", "NUMSUB", name.PubSubChannel.ToString()))!;
         return $"Stored: {row.Status}, {row.Content.Length} chars. Redis history: {entries.Length} entries "
             + $"({entries.FirstOrDefault().Id}..{entries.LastOrDefault().Id}), {numsub[1]} pub/sub subscribers. Api log tail:\n"
-            + string.Join("\n", App.ResourceLogs.GetLogs("api").TakeLast(60));
+            + string.Join("\n", App.ResourceLogs.GetLogs("api").TakeLast(60))
+            + "\nStreamer warnings:\n" + string.Join("\n", new[] { "streamer-0", "streamer-1" }.SelectMany(id =>
+                App.ResourceLogs.GetLogs(id).Where(l => l.Contains("warn") || l.Contains("fail") || l.Contains("Redis") || l.Contains("Drain"))
+                    .TakeLast(30).Select(l => $"[{id}] {l}")));
     }
 
     /// <summary>The streamer replica whose process id is in <paramref name="node"/> (<c>host:pid</c>).</summary>

@@ -128,7 +128,7 @@ public class StreamingTests(StackFixture stack)
         }
 
         Assert.Equal("no", response.Headers.GetValues("X-Accel-Buffering").Single());
-        Assert.Contains("retry: 1000", lines);
+        Assert.Contains("retry: 250", lines);
         Assert.Contains("event: subscribed", lines);
     }
 

@@ -38,7 +38,7 @@ public class SseFormatTests
         var frames = text.Split("\n\n", StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal(3, frames.Length);
         Assert.StartsWith("event: delta\ndata: {", frames[0]);
-        Assert.EndsWith("\nid: e1:5\nretry: 1000", frames[0]);
+        Assert.EndsWith("\nid: e1:5\nretry: 250", frames[0]);
         Assert.Equal(4, frames[0].Split('\n').Length); // the JSON's escaped newline stays on one data line
         Assert.StartsWith("event: presence.join\ndata: ", frames[1]);
         Assert.DoesNotContain("id:", frames[1]);

@@ -1,0 +1,65 @@
+using Microsoft.Playwright;
+
+namespace AiStreaming.Tests.EndToEnd;
+
+/// <summary>Every kind of client the stack serves through Web, as the fault tests start them.</summary>
+public enum ClientKind
+{
+    /// <summary>SignalR, JSON protocol, WebSockets without negotiate (as the page connects).</summary>
+    SignalRJson,
+
+    /// <summary>SignalR, MessagePack protocol, WebSockets without negotiate.</summary>
+    SignalRMessagePack,
+
+    /// <summary>SignalR over long polling (negotiate, then polls pinned by the balancer's affinity cookie).</summary>
+    SignalRLongPolling,
+
+    /// <summary>Raw SSE over HttpClient, reconnecting with <c>Last-Event-ID</c> as EventSource does.</summary>
+    Sse,
+
+    /// <summary>Chromium's own EventSource.</summary>
+    BrowserEventSource,
+}
+
+/// <summary>One started client of any <see cref="ClientKind"/>: its transcript and how to stop it.</summary>
+public sealed class StreamClient(
+    ClientKind kind, ChannelTranscript transcript, IAsyncDisposable owner, Func<bool>? gaveUp = null, Func<bool>? reconnecting = null)
+    : IAsyncDisposable
+{
+    /// <summary>The kind of client.</summary>
+    public ClientKind Kind { get; } = kind;
+
+    /// <summary>What it received.</summary>
+    public ChannelTranscript Transcript { get; } = transcript;
+
+    /// <summary>Whether it stopped reconnecting for good (only a browser EventSource can).</summary>
+    public bool GaveUp => gaveUp?.Invoke() ?? false;
+
+    /// <summary>Whether the streamer's last word was <c>reconnecting</c> (hub and raw SSE clients track it).</summary>
+    public bool IsReconnecting => reconnecting?.Invoke() ?? false;
+
+    /// <summary>Starts a client of <paramref name="kind"/> on <paramref name="channel"/>, live, through Web; returns after its first <c>subscribed</c>.</summary>
+    public static async Task<StreamClient> StartAsync(ClientKind kind, StackFixture stack, IBrowser browser, string channel)
+    {
+        switch (kind)
+        {
+            case ClientKind.Sse:
+                var sse = await SseStreamClient.StartAsync(stack.Session, channel);
+                return new StreamClient(kind, sse.Transcript, sse, reconnecting: () => sse.IsReconnecting);
+            case ClientKind.BrowserEventSource:
+                var eventSource = await BrowserEventSourceClient.StartAsync(browser, stack, channel);
+                return new StreamClient(kind, eventSource.Transcript, eventSource, () => eventSource.GaveUp);
+            default:
+                var hubKind = kind switch
+                {
+                    ClientKind.SignalRMessagePack => HubClientKind.MessagePack,
+                    ClientKind.SignalRLongPolling => HubClientKind.LongPolling,
+                    _ => HubClientKind.Json,
+                };
+                var hub = await HubStreamClient.StartAsync(stack.Session, channel, kind: hubKind);
+                return new StreamClient(kind, hub.Transcript, hub, reconnecting: () => hub.IsReconnecting);
+        }
+    }
+
+    public ValueTask DisposeAsync() => owner.DisposeAsync();
+}

@@ -1,0 +1,270 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using AiStreaming.AppHost.Hosting;
+using AiStreaming.Channels;
+using AiStreaming.Tests.Browser;
+using Npgsql;
+using Xunit.Abstractions;
+
+namespace AiStreaming.Tests.EndToEnd;
+
+/// <summary>
+/// Each fault × each kind of client (<see cref="ClientKind"/>), all through Web and the balanced endpoints: a streamer
+/// replica killed, Redis stopped and started, the Api replica running the reply killed, and a rolling restart of every
+/// replica. Every client must end with the stored text, each offset once and in order. The pause from a kill to the
+/// client's next event is written to the test output (targets and figures: docs/BENCHMARKS.md, never asserted here).
+/// </summary>
+[Collection(StackCollection.Name)]
+public class FailoverMatrixTests(StackFixture stack, BrowserFixture browser, ITestOutputHelper output) : IClassFixture<BrowserFixture>
+{
+    private static readonly TimeSpan ReplyTimeout = TimeSpan.FromSeconds(90);
+
+    /// <summary>Every client kind.</summary>
+    public static TheoryData<ClientKind> Kinds => new(Enum.GetValues<ClientKind>());
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public async Task Killing_the_serving_streamer_replica_mid_reply_fails_over_with_every_offset_once(ClientKind kind)
+    {
+        var (conversationId, channel) = await stack.CreateConversationAsync();
+        await using var client = await StreamClient.StartAsync(kind, stack, browser.Browser, channel);
+        var messageId = await stack.PostMessageAsync(conversationId, "Describe how a client fails over to another replica");
+        await client.Transcript.WaitUntilAsync(t => t.TextLength(messageId) > 40, ReplyTimeout, "the reply to be under way");
+
+        var killed = stack.StreamerReplicaOf(client.Transcript.CurrentNode);
+        var killedAt = DateTime.UtcNow;
+        await stack.CommandAsync($"streamer-{killed}", KnownResourceCommands.KillCommand);
+        try
+        {
+            await WaitForEndAsync(client, messageId, "the reply to complete after failover");
+            output.WriteLine($"{kind}: pause from kill to next event {PauseMs(client, killedAt)} ms");
+            Assert.False(client.GaveUp, $"{kind} stopped reconnecting");
+            Assert.NotEqual(killed, stack.StreamerReplicaOf(client.Transcript.CurrentNode));
+            await AssertEndedWithStoredTextAsync(client, messageId, "completed");
+        }
+        finally
+        {
+            await stack.CommandAsync($"streamer-{killed}", KnownResourceCommands.StartCommand);
+            await stack.App.ResourceNotifications.WaitForResourceHealthyAsync($"streamer-{killed}");
+        }
+    }
+
+    [Fact]
+    public async Task A_redis_outage_mid_reply_is_shown_to_every_client_kind_and_ends_with_the_stored_text()
+    {
+        var (conversationId, channel) = await stack.CreateConversationAsync();
+        var clients = await StartEveryKindAsync(channel);
+        try
+        {
+            var messageId = await stack.PostMessageAsync(conversationId, "What do subscribers see while Redis is away?");
+            await clients[0].Transcript.WaitUntilAsync(t => t.TextLength(messageId) > 40, ReplyTimeout, "the reply to be under way");
+
+            var stoppedAt = DateTime.UtcNow;
+            await stack.CommandAsync("redis", KnownResourceCommands.StopCommand);
+            try
+            {
+                await Task.Delay(TimeSpan.FromSeconds(3)); // an outage of a few seconds (Redis keeps no data: a new epoch follows)
+            }
+            finally
+            {
+                await stack.CommandAsync("redis", KnownResourceCommands.StartCommand);
+            }
+            output.WriteLine($"Redis stopped at {stoppedAt:HH:mm:ss.fff}, started at {DateTime.UtcNow:HH:mm:ss.fff}");
+            foreach (var client in clients)
+            {
+                await WaitForEndAsync(client, messageId, "the reply's end after the outage");
+                Assert.False(client.GaveUp, $"{client.Kind} stopped reconnecting");
+                await AssertEndedWithStoredTextAsync(client, messageId, "completed");
+            }
+        }
+        finally
+        {
+            await DisposeAllAsync(clients);
+        }
+    }
+
+    [Fact]
+    public async Task Killing_the_api_replica_running_the_reply_fails_it_generation_lost_within_the_lease_without_a_restart()
+    {
+        var (conversationId, channel) = await stack.CreateConversationAsync();
+        var clients = await StartEveryKindAsync(channel);
+        string? killed = null;
+        try
+        {
+            var messageId = await stack.PostMessageAsync(conversationId, "Write a long essay about leases");
+            await clients[0].Transcript.WaitUntilAsync(t => t.TextLength(messageId) > 40, ReplyTimeout, "the reply to be under way");
+
+            killed = await ApiReplicaRunningAsync(messageId);
+            await stack.CommandAsync(killed, KnownResourceCommands.KillCommand);
+            foreach (var client in clients)
+            {
+                // The other Api replica's sweeper fails it once the lease (3 s here) lapses: nobody restarts anything.
+                await WaitForEndAsync(client, messageId, "message.failed from the surviving Api");
+                Assert.False(client.GaveUp, $"{client.Kind} stopped reconnecting");
+                await AssertEndedWithStoredTextAsync(client, messageId, "failed");
+                Assert.Equal("generation_lost", client.Transcript.Terminal(messageId)!.Data!.Value.GetProperty("code").GetString());
+            }
+        }
+        finally
+        {
+            if (killed is not null)
+            {
+                await stack.CommandAsync(killed, KnownResourceCommands.StartCommand);
+                await stack.App.ResourceNotifications.WaitForResourceHealthyAsync(killed);
+            }
+            await DisposeAllAsync(clients);
+        }
+    }
+
+    [Fact]
+    public async Task A_rolling_restart_of_every_replica_during_50_streaming_conversations_loses_nothing()
+    {
+        const int conversations = 50;
+        var kinds = Enum.GetValues<ClientKind>();
+        var sessions = new List<(Guid Id, StreamClient Client, List<Guid> Messages)>();
+        try
+        {
+            for (var i = 0; i < conversations; i++)
+            {
+                // Five browser EventSources (each its own browser context: Chromium allows six connections per origin).
+                var kind = i < 5 ? ClientKind.BrowserEventSource : kinds[i % (kinds.Length - 1)];
+                var (id, channel) = await stack.CreateConversationAsync();
+                sessions.Add((id, await StreamClient.StartAsync(kind, stack, browser.Browser, channel), []));
+            }
+
+            // Each conversation keeps a reply streaming (posting the next when one ends) until the restart is over.
+            using var rolling = new CancellationTokenSource();
+            var chatters = sessions.Select(s => Task.Run(() => ChatUntilAsync(s.Id, s.Client, s.Messages, rolling.Token))).ToList();
+            await Task.Delay(TimeSpan.FromSeconds(2));
+            foreach (var replica in new[] { "streamer-0", "streamer-1", "api-0", "api-1" })
+            {
+                await stack.CommandAsync(replica, KnownResourceCommands.RestartCommand);
+                await stack.App.ResourceNotifications.WaitForResourceHealthyAsync(replica);
+                output.WriteLine($"{replica} restarted at {DateTime.UtcNow:HH:mm:ss.fff}");
+            }
+            await rolling.CancelAsync();
+            await Task.WhenAll(chatters);
+
+            foreach (var (_, client, messages) in sessions)
+            {
+                Assert.NotEmpty(messages);
+                foreach (var messageId in messages)
+                {
+                    await WaitForEndAsync(client, messageId, "every reply to end after the rolling restart");
+                    await AssertEndedWithStoredTextAsync(client, messageId, "completed");
+                }
+                Assert.False(client.GaveUp, $"{client.Kind} stopped reconnecting");
+            }
+            output.WriteLine($"{sessions.Sum(s => s.Messages.Count)} replies over {conversations} conversations");
+        }
+        finally
+        {
+            await DisposeAllAsync(sessions.Select(s => s.Client));
+        }
+    }
+
+    private async Task ChatUntilAsync(Guid conversationId, StreamClient client, List<Guid> messages, CancellationToken stop)
+    {
+        while (!stop.IsCancellationRequested)
+        {
+            var messageId = await PostWithRetryAsync(conversationId, $"Reply number {messages.Count + 1}, please");
+            messages.Add(messageId);
+            await WaitForEndAsync(client, messageId, "a reply during the rolling restart");
+        }
+    }
+
+    /// <summary>Posts as the page does: one Idempotency-Key, sent again while an Api replica drains (503) or restarts (502).</summary>
+    private async Task<Guid> PostWithRetryAsync(Guid conversationId, string content)
+    {
+        var key = Guid.NewGuid().ToString("N");
+        for (var attempt = 1; ; attempt++)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, $"/api/conversations/{conversationId}/messages")
+            {
+                Content = JsonContent.Create(new { content }),
+            };
+            request.Headers.Add("Idempotency-Key", key);
+            request.Headers.Add("X-Requested-With", "XMLHttpRequest");
+            using var response = await stack.Web.SendAsync(request);
+            if (response.StatusCode == HttpStatusCode.Accepted)
+            {
+                return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("messageId").GetGuid();
+            }
+            Assert.True(attempt < 20 && (int)response.StatusCode is 502 or 503 or 504,
+                $"post answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+            await Task.Delay(250);
+        }
+    }
+
+    private async Task<List<StreamClient>> StartEveryKindAsync(string channel)
+    {
+        var clients = new List<StreamClient>();
+        foreach (var kind in Enum.GetValues<ClientKind>())
+        {
+            clients.Add(await StreamClient.StartAsync(kind, stack, browser.Browser, channel));
+        }
+        return clients;
+    }
+
+    private static async Task DisposeAllAsync(IEnumerable<StreamClient> clients)
+    {
+        foreach (var client in clients)
+        {
+            await client.DisposeAsync();
+        }
+    }
+
+    private async Task WaitForEndAsync(StreamClient client, Guid messageId, string what)
+    {
+        try
+        {
+            await client.Transcript.WaitUntilAsync(t => t.Terminal(messageId) is not null, ReplyTimeout, what);
+        }
+        catch (TimeoutException ex)
+        {
+            throw new TimeoutException($"{client.Kind} (reconnecting now: {client.IsReconnecting}): {ex.Message} " + await stack.DescribeAsync(
+                $"conv:{(await ConversationOfAsync(messageId)):D}", messageId));
+        }
+    }
+
+    private async Task AssertEndedWithStoredTextAsync(StreamClient client, Guid messageId, string status)
+    {
+        var stored = await stack.ReadStoredMessageAsync(messageId);
+        Assert.Equal(status, stored.Status);
+        Assert.True(client.Transcript.Anomalies.Count == 0, $"{client.Kind}: {string.Join("; ", client.Transcript.Anomalies)}");
+        var terminal = client.Transcript.Terminal(messageId)!;
+        Assert.Equal(stored.Content, terminal.Data!.Value.GetProperty("text").GetString());
+        if (client.Transcript.Resyncs == 0 && status == "completed")
+        {
+            // Every delta came over the channel: their concatenation is the stored text. (A reply failed with
+            // generation_lost stores its last checkpoint, which can be shorter than what was streamed.)
+            Assert.Equal(stored.Content, client.Transcript.Text(messageId));
+        }
+    }
+
+    private static long PauseMs(StreamClient client, DateTime since) =>
+        client.Transcript.FirstEventAfter(since) is { } next ? (long)(next - since).TotalMilliseconds : -1;
+
+    /// <summary>The replica id (<c>api-0</c>/<c>api-1</c>) whose process owns the streaming message (its owner id ends <c>:{pid}:{random}</c>).</summary>
+    private async Task<string> ApiReplicaRunningAsync(Guid messageId)
+    {
+        await using var connection = new NpgsqlConnection(stack.MessagesConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("select owner_id from messages where id = @id", connection);
+        command.Parameters.AddWithValue("id", messageId);
+        var owner = (string)(await command.ExecuteScalarAsync())!;
+        var parts = owner.Split(':');
+        var pid = int.Parse(parts[^2]);
+        return new[] { "api-0", "api-1" }.Single(id => stack.ProcessIdOf(id) == pid);
+    }
+
+    private async Task<Guid> ConversationOfAsync(Guid messageId)
+    {
+        await using var connection = new NpgsqlConnection(stack.MessagesConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("select conversation_id from messages where id = @id", connection);
+        command.Parameters.AddWithValue("id", messageId);
+        return (Guid)(await command.ExecuteScalarAsync())!;
+    }
+}

@@ -47,7 +47,10 @@ public sealed class StackFixture : IAsyncLifetime
             .WithEnvironment("Limits__PostsPerMinute", "100000")
             .WithEnvironment("Limits__MaxConcurrentGenerations", "1000");
         // Heartbeats every second instead of 15 s, so a test can see them without waiting.
-        builder.GetProject("streamer").WithEnvironment("Streamer__SseHeartbeatInterval", "00:00:01");
+        builder.GetProject("streamer").WithEnvironment("Streamer__SseHeartbeatInterval", "00:00:01")
+            // The fault tests hold tens of connections of one user, all on one replica while the other restarts.
+            .WithEnvironment("StreamerSecurity__MaxConnectionsPerUser", "1000")
+            .WithEnvironment("StreamerSecurity__MaxSubscriptionsPerUser", "1000");
         // A key the tests know, so they can call the Api and the streamers directly and forge tokens.
         foreach (var project in new[] { "api", "streamer", "web" })
         {

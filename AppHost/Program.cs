@@ -18,6 +18,10 @@ var api = builder.AddProject<Projects.Api>("api")
     .WithReference(redis)
     .WithReference(messages)
     .WithEnvironment("Auth__SigningKey", signingKey)
+    // Admission control: at most this many replies per model at once across both replicas (the rest queue, FIFO).
+    .WithEnvironment("Generation__MaxConcurrentPerModel", "64")
+    // Abandonment: a reply nobody has watched for 30 s is cancelled (a reload within that keeps it).
+    .WithEnvironment("Generation__AbandonAfter", "00:00:30")
     .WithReplicas(2)
     .WaitFor(redis)
     .WaitFor(messages);

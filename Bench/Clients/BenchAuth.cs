@@ -27,6 +27,8 @@ internal static class BenchAuth
         ["Limits__MaxConcurrentGenerations"] = "10000",
         ["StreamerSecurity__MaxConnectionsPerUser"] = "100000",
         ["StreamerSecurity__MaxSubscriptionsPerUser"] = "100000",
+        // Admission control off: a load run measures delivery, not the queue in front of the model.
+        ["Generation__MaxConcurrentPerModel"] = "0",
     };
 
     /// <summary>A new random signing key (base64, 32 bytes), installed for minting; pass it to the AppHost.</summary>

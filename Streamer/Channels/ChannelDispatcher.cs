@@ -8,7 +8,7 @@ namespace AiStreaming.Streamer.Channels;
 /// <summary>
 /// Holds one Redis pub/sub subscription per channel that this process's clients watch, and fans each live event
 /// out to the local subscribers. Token delivery deliberately bypasses SignalR groups: through the Redis backplane
-/// every group send would cross Redis again (DESIGN.md, "Facts that shape this design").
+/// every group send would cross Redis again (docs/architecture.md, "The per-token path").
 /// </summary>
 /// <remarks>
 /// StackExchange.Redis runs a <see cref="ChannelMessageQueue"/> handler for one message at a time, in publish order;

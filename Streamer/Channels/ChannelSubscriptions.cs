@@ -5,7 +5,7 @@ using StackExchange.Redis;
 namespace AiStreaming.Streamer.Channels;
 
 /// <summary>
-/// Opens subscriptions with recovery (DESIGN.md "Subscribe and recover", after Centrifugo): subscribe live first
+/// Opens subscriptions with recovery (docs/architecture.md "Channels, offsets, epochs", after Centrifugo): subscribe live first
 /// (events held), read position and history atomically, then deliver <c>subscribed</c>, the replay and the held
 /// live events, every offset once and in order. Used by the SignalR hub and the SSE endpoint alike.
 /// </summary>

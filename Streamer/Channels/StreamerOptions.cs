@@ -60,7 +60,7 @@ public sealed class StreamerOptions
     [Range(1, 10_000)]
     public int MaxSubscriptionsPerConnection { get; set; } = 32;
 
-    /// <summary>Interval of SSE heartbeat comments. Default 15 s (DESIGN.md; below common 30–60 s proxy idle timeouts).</summary>
+    /// <summary>Interval of SSE heartbeat comments. Default 15 s (below the 30–60 s idle timeouts common in proxies and load balancers).</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "00:05:00")]
     public TimeSpan SseHeartbeatInterval { get; set; } = TimeSpan.FromSeconds(15);
 

@@ -64,7 +64,22 @@ public class FailoverMatrixTests(StackFixture stack, BrowserFixture browser, ITe
             await stack.CommandAsync("redis", KnownResourceCommands.StopCommand);
             try
             {
-                await Task.Delay(TimeSpan.FromSeconds(3)); // an outage of a few seconds (Redis keeps no data: a new epoch follows)
+                // Every kind is told (the `reconnecting` frame; the target of 2 s is measured, not asserted).
+                var told = new Dictionary<ClientKind, long>();
+                while (told.Count < clients.Count && DateTime.UtcNow - stoppedAt < TimeSpan.FromSeconds(15))
+                {
+                    foreach (var client in clients.Where(c => c.ReconnectingFrames > 0 && !told.ContainsKey(c.Kind)))
+                    {
+                        told[client.Kind] = (long)(DateTime.UtcNow - stoppedAt).TotalMilliseconds;
+                    }
+                    await Task.Delay(20);
+                }
+                foreach (var client in clients)
+                {
+                    Assert.True(told.TryGetValue(client.Kind, out var ms), $"{client.Kind} was not told the stream is reconnecting");
+                    output.WriteLine($"{client.Kind}: reconnecting {ms} ms after Redis stopped");
+                }
+                await Task.Delay(TimeSpan.FromSeconds(1)); // an outage of a few seconds (Redis keeps no data: a new epoch follows)
             }
             finally
             {

@@ -23,7 +23,8 @@ public enum ClientKind
 
 /// <summary>One started client of any <see cref="ClientKind"/>: its transcript and how to stop it.</summary>
 public sealed class StreamClient(
-    ClientKind kind, ChannelTranscript transcript, IAsyncDisposable owner, Func<bool>? gaveUp = null, Func<bool>? reconnecting = null)
+    ClientKind kind, ChannelTranscript transcript, IAsyncDisposable owner, Func<bool>? gaveUp = null, Func<bool>? reconnecting = null,
+    Func<int>? reconnectingFrames = null)
     : IAsyncDisposable
 {
     /// <summary>The kind of client.</summary>
@@ -38,6 +39,9 @@ public sealed class StreamClient(
     /// <summary>Whether the streamer's last word was <c>reconnecting</c> (hub and raw SSE clients track it).</summary>
     public bool IsReconnecting => reconnecting?.Invoke() ?? false;
 
+    /// <summary><c>reconnecting</c> frames received so far.</summary>
+    public int ReconnectingFrames => reconnectingFrames?.Invoke() ?? 0;
+
     /// <summary>Starts a client of <paramref name="kind"/> on <paramref name="channel"/>, live, through Web; returns after its first <c>subscribed</c>.</summary>
     public static async Task<StreamClient> StartAsync(ClientKind kind, StackFixture stack, IBrowser browser, string channel)
     {
@@ -45,10 +49,10 @@ public sealed class StreamClient(
         {
             case ClientKind.Sse:
                 var sse = await SseStreamClient.StartAsync(stack.Session, channel);
-                return new StreamClient(kind, sse.Transcript, sse, reconnecting: () => sse.IsReconnecting);
+                return new StreamClient(kind, sse.Transcript, sse, reconnecting: () => sse.IsReconnecting, reconnectingFrames: () => sse.ReconnectingFrames);
             case ClientKind.BrowserEventSource:
                 var eventSource = await BrowserEventSourceClient.StartAsync(browser, stack, channel);
-                return new StreamClient(kind, eventSource.Transcript, eventSource, () => eventSource.GaveUp);
+                return new StreamClient(kind, eventSource.Transcript, eventSource, () => eventSource.GaveUp, reconnectingFrames: () => eventSource.ReconnectingFrames);
             default:
                 var hubKind = kind switch
                 {
@@ -57,7 +61,7 @@ public sealed class StreamClient(
                     _ => HubClientKind.Json,
                 };
                 var hub = await HubStreamClient.StartAsync(stack.Session, channel, kind: hubKind);
-                return new StreamClient(kind, hub.Transcript, hub, reconnecting: () => hub.IsReconnecting);
+                return new StreamClient(kind, hub.Transcript, hub, reconnecting: () => hub.IsReconnecting, reconnectingFrames: () => hub.ReconnectingFrames);
         }
     }
 

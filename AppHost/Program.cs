@@ -30,6 +30,8 @@ var streamer = builder.AddProject<Projects.Streamer>("streamer")
     .WithReference(redis)
     .WithEnvironment("Auth__SigningKey", signingKey)
     .WithReplicas(2)
+    // SignalR's fallback transports (SSE, long polling) negotiate first: keep a client on one replica, as ACA's sticky sessions do.
+    .WithStickySessions()
     .WaitFor(redis);
 
 builder.AddProject<Projects.Web>("web")

@@ -88,6 +88,19 @@ public static class ResourceBuilderExtensions
         return builder;
     }
 
+    /// <summary>
+    /// Sticky sessions for a replicated project, as Container Apps ingress offers them (<c>stickySessions.affinity:
+    /// sticky</c>): the load balancer sets an affinity cookie and sends that client's later requests to the same replica
+    /// while it is healthy (another one when it is not). Needed by SignalR's negotiate-based transports (SSE, long
+    /// polling: negotiate and connect must reach one replica); plain HTTP APIs and WebSockets without negotiate do not
+    /// need it, so it is off unless asked for.
+    /// </summary>
+    public static IResourceBuilder<ProjectResource> WithStickySessions(this IResourceBuilder<ProjectResource> builder)
+    {
+        builder.Resource.Annotations.Add(new StickySessionsAnnotation());
+        return builder;
+    }
+
     /// <summary>Marks the project as the one people open: its URL is printed when the application has started.</summary>
     public static IResourceBuilder<ProjectResource> WithExternalHttpEndpoints(this IResourceBuilder<ProjectResource> builder)
     {

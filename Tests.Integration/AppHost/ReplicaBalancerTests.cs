@@ -30,7 +30,7 @@ public sealed class ReplicaBalancerTests : IAsyncLifetime
             await replica.StartAsync();
         }
         var host = new HostContext(new DistributedApplicationOptions(), Path.GetTempPath());
-        _runtime = new ResourceRuntime(new ProjectResource("svc", "/svc.csproj"), new VirtualDriver(host, "test", _ => new Uri("http://127.0.0.1")), 0,
+        _runtime = new ResourceRuntime(new ProjectResource("svc", "/svc.csproj") { Annotations = { new StickySessionsAnnotation() } }, new VirtualDriver(host, "test", _ => new Uri("http://127.0.0.1")), 0,
             [.. _replicas.Select(r => r.Port)]);
         foreach (var replica in _runtime.Replicas)
         {

@@ -28,6 +28,9 @@ public sealed record EnvironmentCallbackAnnotation(Func<EnvironmentCallbackConte
 /// <param name="Replicas">At least 1.</param>
 public sealed record ReplicaAnnotation(int Replicas) : IResourceAnnotation;
 
+/// <summary>The resource's load balancer pins each client to one replica with an affinity cookie (<c>WithStickySessions</c>).</summary>
+public sealed record StickySessionsAnnotation : IResourceAnnotation;
+
 /// <summary>
 /// A network endpoint of the resource, as Aspire's <c>EndpointAnnotation</c>. Each replica listens on its own
 /// <see cref="TargetPorts"/> entry; consumers use <see cref="Port"/>, which for a resource of several replicas is the

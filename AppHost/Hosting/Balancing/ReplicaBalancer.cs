@@ -114,7 +114,7 @@ internal sealed class ReplicaBalancer(ResourceRuntime runtime, int port) : IAsyn
         LoadBalancingPolicy = LoadBalancingPolicies.PowerOfTwoChoices,
         SessionAffinity = new SessionAffinityConfig
         {
-            Enabled = true,
+            Enabled = runtime.Resource.Annotations.OfType<StickySessionsAnnotation>().Any(),
             Policy = SessionAffinityConstants.Policies.HashCookie,
             FailurePolicy = SessionAffinityConstants.FailurePolicies.Redistribute,
             AffinityKeyName = AffinityCookie,

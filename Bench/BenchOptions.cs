@@ -4,7 +4,7 @@ using System.Reflection;
 namespace AiStreaming.Bench;
 
 /// <summary>
-/// Command line of the bench: <c>&lt;scenario&gt; [--generations G] [--subscribers S] [--tokens-per-second R]
+/// Command line of the bench: <c>&lt;scenario&gt; [--generations G] [--subscribers S] [--tokens-per-second R] [--api-replicas N]
 /// [--duration 30s] [--warmup 5s] [--connections N] [--slow K] [--protocol json|messagepack] [--transport signalr|sse]
 /// [--through-web] [--env K=V ...] [--json out.json] [--smoke] [--configuration Release|Debug]</c>.
 /// </summary>
@@ -24,6 +24,13 @@ public sealed class BenchOptions
 
     /// <summary>Model pace, tokens per second per generation. Default 40.</summary>
     public double TokensPerSecond { get; set; } = 40;
+
+    /// <summary>
+    /// Api replicas for the run (<c>--api-replicas</c>, default 1; the AppHost runs 2). One by default so that CPU per
+    /// token compares with earlier runs and the toy: on a 2-core box a second Api halves what each process batches
+    /// into one Redis round trip and adds a process's wake-ups, which costs more CPU per token (docs/BENCHMARKS.md).
+    /// </summary>
+    public int ApiReplicas { get; set; } = 1;
 
     /// <summary>The simulated model's own time to first token. Default 200 ms.</summary>
     public TimeSpan ModelTimeToFirstToken { get; set; } = TimeSpan.FromMilliseconds(200);
@@ -96,6 +103,7 @@ public sealed class BenchOptions
                 case "--generations" or "-g": o.Generations = PositiveInt(a, Next(a)); break;
                 case "--subscribers" or "-s": o.Subscribers = PositiveInt(a, Next(a)); break;
                 case "--tokens-per-second" or "-r": o.TokensPerSecond = double.Parse(Next(a), CultureInfo.InvariantCulture); break;
+                case "--api-replicas": o.ApiReplicas = int.Parse(Next(a), CultureInfo.InvariantCulture); break;
                 case "--ttft": o.ModelTimeToFirstToken = ParseDuration(Next(a)); break;
                 case "--min-tokens": o.MinTokens = PositiveInt(a, Next(a)); break;
                 case "--max-tokens": o.MaxTokens = PositiveInt(a, Next(a)); break;
@@ -170,6 +178,7 @@ public sealed class BenchOptions
           --generations G        concurrent generations (chat 100, fanout 10, compare 100, slow-readers 20)
           --subscribers S        subscribers per generation (fanout 500, else 1)
           --tokens-per-second R  model pace per generation (40)
+          --api-replicas N       Api replicas (1; the AppHost's default is 2)
           --ttft 200ms           the model's own time to first token
           --min-tokens/--max-tokens  reply length in tokens (60/220)
           --duration 30s --warmup 5s

@@ -27,6 +27,7 @@ public sealed class BenchStack : IAsyncDisposable
             o.HealthCheckTimeout = TimeSpan.FromSeconds(120);
         }, cancellationToken);
         var api = builder.GetProject("api")
+            .WithReplicas(options.ApiReplicas)
             .WithEnvironment("SimulatedModel__StampTokens", "true")
             .WithEnvironment("SimulatedModel__TokensPerSecond", options.TokensPerSecond.ToString(System.Globalization.CultureInfo.InvariantCulture))
             .WithEnvironment("SimulatedModel__TimeToFirstToken", options.ModelTimeToFirstToken.ToString("c"))

@@ -6,8 +6,10 @@ using static AiStreaming.Tests.Browser.ChatPage;
 namespace AiStreaming.Tests.Browser;
 
 /// <summary>
-/// The chat page when the streamer replica it is on dies mid-reply: it reconnects (first retry within 0–250 ms),
-/// resumes the channel from its last offset and epoch on whichever replica it reaches, and ends with the stored text.
+/// The chat page under faults mid-reply. When the streamer replica it is on dies, it reconnects (first retry within
+/// 0–250 ms), resumes the channel from its last offset and epoch on whichever replica it reaches, and ends with the
+/// stored text. During a Redis outage the streamer's <c>reconnecting</c> frame shows as "Reconnecting…", and when Redis
+/// is back the page is connected again and ends with the stored text.
 /// </summary>
 [Collection(StackCollection.Name)]
 public class ChatPageFaultTests(StackFixture stack, BrowserFixture browser) : IClassFixture<BrowserFixture>
@@ -18,12 +20,7 @@ public class ChatPageFaultTests(StackFixture stack, BrowserFixture browser) : IC
     public async Task Killing_the_streamer_replica_the_page_is_on_mid_reply_ends_with_the_stored_text()
     {
         await using var context = await SignedInContextAsync(browser.Browser, stack.WebUri, "replica-kill");
-        var page = await context.NewPageAsync();
-        await StartConversationAsync(page, stack.WebUri);
-        var status = page.GetByTestId("connection-state");
-
-        await SendAsync(page, "Explain what happens when a streamer replica dies");
-        var messageId = await WaitForStreamingReplyAsync(page, 40);
+        var (page, status, messageId) = await StartStreamingReplyAsync(context, "Explain what happens when a streamer replica dies");
         var node = await status.GetAttributeAsync("data-node");
         var killed = stack.StreamerReplicaOf(node);
 
@@ -35,5 +32,35 @@ public class ChatPageFaultTests(StackFixture stack, BrowserFixture browser) : IC
         await ExpectCompletedWithAsync(page, messageId, stored);
         await Assertions.Expect(status).ToHaveTextAsync("Connected", new() { Timeout = Timeout });
         await Assertions.Expect(status).Not.ToHaveAttributeAsync("data-node", node!, new() { Timeout = Timeout });
+    }
+
+    [Fact]
+    public async Task A_redis_outage_mid_reply_shows_reconnecting_then_the_stored_text()
+    {
+        await using var context = await SignedInContextAsync(browser.Browser, stack.WebUri, "outage");
+        var (page, status, messageId) = await StartStreamingReplyAsync(context, "What happens when Redis goes away?");
+        await stack.CommandAsync("redis", KnownResourceCommands.StopCommand);
+        try
+        {
+            await Assertions.Expect(status).ToHaveTextAsync("Reconnecting…", new() { Timeout = 10_000 });
+        }
+        finally
+        {
+            await Task.Delay(3000); // an outage that lasts a moment, as a restart does
+            await stack.CommandAsync("redis", KnownResourceCommands.StartCommand);
+        }
+        await Assertions.Expect(status).ToHaveTextAsync("Connected", new() { Timeout = Timeout });
+        var stored = await WaitForStoredAsync(stack, Guid.Parse(messageId));
+        await ExpectCompletedWithAsync(page, messageId, stored);
+    }
+
+    /// <summary>Opens a page in <paramref name="context"/>, starts a chat, sends <paramref name="prompt"/> and waits until 40 characters of the reply show.</summary>
+    private async Task<(IPage Page, ILocator Status, string MessageId)> StartStreamingReplyAsync(IBrowserContext context, string prompt)
+    {
+        var page = await context.NewPageAsync();
+        await StartConversationAsync(page, stack.WebUri);
+        var status = page.GetByTestId("connection-state");
+        await SendAsync(page, prompt);
+        return (page, status, await WaitForStreamingReplyAsync(page, 40));
     }
 }

@@ -151,7 +151,11 @@ public class FailoverMatrixTests(StackFixture stack, BrowserFixture browser, ITe
             // Each conversation keeps a reply streaming (posting the next when one ends) until the restart is over.
             using var rolling = new CancellationTokenSource();
             var chatters = sessions.Select(s => Task.Run(() => ChatUntilAsync(s.Id, s.Client, s.Messages, rolling.Token))).ToList();
-            await Task.Delay(TimeSpan.FromSeconds(2));
+            // Every conversation has a reply streaming before the first replica goes.
+            foreach (var (_, client, messages) in sessions)
+            {
+                await client.Transcript.WaitUntilAsync(t => messages.Count > 0 && t.TextLength(messages[0]) > 0, ReplyTimeout, "a reply under way");
+            }
             foreach (var replica in new[] { "streamer-0", "streamer-1", "api-0", "api-1" })
             {
                 await stack.CommandAsync(replica, KnownResourceCommands.RestartCommand);

@@ -13,6 +13,7 @@ public sealed class ChannelTranscript
     private readonly Lock _gate = new();
     private readonly Dictionary<Guid, StringBuilder> _text = [];
     private readonly Dictionary<Guid, ChannelEvent> _terminal = [];
+    private readonly Dictionary<Guid, int> _lengthAtFresh = [];
     private readonly List<string> _anomalies = [];
     private readonly List<(bool Recovered, string? Node)> _subscriptions = [];
     private readonly List<long> _offsets = [];
@@ -82,6 +83,20 @@ public sealed class ChannelTranscript
     public string Text(Guid messageId)
     {
         lock (_gate) { return _text.TryGetValue(messageId, out var sb) ? sb.ToString() : ""; }
+    }
+
+    /// <summary>
+    /// Text of <paramref name="messageId"/> received since the last subscription that was not recovered (all of it when
+    /// every resubscription recovered), and whether such a subscription happened while the message had text: after one,
+    /// the deltas before and after it need not join up (the contract is "every offset once, or recovered=false").
+    /// </summary>
+    public (string Text, bool AfterFresh) TextSinceFresh(Guid messageId)
+    {
+        lock (_gate)
+        {
+            var text = _text.TryGetValue(messageId, out var sb) ? sb.ToString() : "";
+            return _lengthAtFresh.TryGetValue(messageId, out var at) ? (text[at..], true) : (text, false);
+        }
     }
 
     /// <summary>The terminal event of <paramref name="messageId"/>, if received.</summary>
@@ -178,6 +193,10 @@ public sealed class ChannelTranscript
                     _subscriptions.Add((recovered, node));
                     if (!recovered)
                     {
+                        foreach (var (id, sb) in _text)
+                        {
+                            _lengthAtFresh[id] = sb.Length;
+                        }
                         // A real client now reloads state from the Api; tests compare with PostgreSQL themselves.
                         (_epoch, _offset) = (e.Epoch, e.Offset);
                     }

@@ -23,9 +23,8 @@ namespace AiStreaming.AppHost.Hosting.Balancing;
 /// <see cref="EndpointAnnotation.Port"/>, balancing by power of two choices (the fewer active requests of two random replicas, YARP's default), WebSockets and streamed responses passed through.
 /// A replica gets no new request once it is not healthy: the AppHost marks it unhealthy the moment it is stopped, killed
 /// or exits, an active probe of <c>GET /health</c> every second catches a replica that turns unhealthy on its own (a
-/// draining streamer), <see cref="FailoverConnector"/> sends a connection a dead replica refuses to a live one, and
-/// <see cref="ResendOnConnectionLoss"/> resends a bodiless GET whose connection the dying replica reset, so no client
-/// sees a 502 for it. Sticky sessions, as Container Apps offers them for SignalR's negotiate-based transports: the
+/// draining streamer), and <see cref="ReplicaFailover"/> sends a request a dead replica refuses to a live one and
+/// resends a bodiless GET whose connection the dying replica reset, so no client sees a 502 for it. Sticky sessions, as Container Apps offers them for SignalR's negotiate-based transports: the
 /// cookie <c>.AiStreaming.Affinity.{name}</c> pins a client to a replica, and a request whose replica is down goes to
 /// another one and re-pins (YARP's <c>Redistribute</c>).
 /// </summary>
@@ -56,7 +55,7 @@ internal sealed class ReplicaBalancer(ResourceRuntime runtime, int port) : IAsyn
         builder.Configuration.AddInMemoryCollection();
         builder.Logging.ClearProviders();
         builder.Services.AddSingleton<IHostLifetime, NoHostLifetime>();
-        builder.Services.AddSingleton<IForwarderHttpClientFactory>(new FailoverClientFactory(new FailoverConnector(runtime)));
+        builder.Services.AddSingleton<IForwarderHttpClientFactory>(new FailoverClientFactory(runtime));
         builder.Services.AddReverseProxy().LoadFromMemory([Route()], [Cluster()]);
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, port));
         builder.WebHost.UseUrls();
@@ -139,20 +138,10 @@ internal sealed class ReplicaBalancer(ResourceRuntime runtime, int port) : IAsyn
         Destinations = runtime.Replicas.ToDictionary(r => r.DisplayName, r => new DestinationConfig { Address = $"http://127.0.0.1:{r.Port}" }),
     };
 
-    private sealed class FailoverClientFactory(FailoverConnector connector) : ForwarderHttpClientFactory
+    private sealed class FailoverClientFactory(ResourceRuntime runtime) : ForwarderHttpClientFactory
     {
-        protected override void ConfigureHandler(ForwarderHttpClientContext context, SocketsHttpHandler handler)
-        {
-            base.ConfigureHandler(context, handler);
-            handler.ConnectCallback = connector.ConnectAsync;
-            // A pooled connection that failed over stays with the replica it reached: recycle connections soon, so a
-            // replica that is back gets its own traffic again.
-            handler.PooledConnectionLifetime = TimeSpan.FromSeconds(10);
-            handler.PooledConnectionIdleTimeout = TimeSpan.FromSeconds(5);
-        }
-
         protected override HttpMessageHandler WrapHandler(ForwarderHttpClientContext context, HttpMessageHandler handler) =>
-            new ResendOnConnectionLoss(base.WrapHandler(context, handler));
+            new ReplicaFailover(runtime, base.WrapHandler(context, handler));
     }
 
     private sealed class NoHostLifetime : IHostLifetime

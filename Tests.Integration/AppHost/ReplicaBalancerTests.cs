@@ -79,6 +79,41 @@ public sealed class ReplicaBalancerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_post_to_a_replica_that_refuses_connections_is_served_by_another_with_its_body()
+    {
+        await _replicas[1].DisposeAsync();
+        using var http = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.Zero }) { BaseAddress = _endpoint };
+        for (var i = 0; i < 20; i++)
+        {
+            using var response = await http.PostAsync("/echo", new StringContent($"body {i}"));
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal($"svc-0: body {i}", await response.Content.ReadAsStringAsync());
+        }
+    }
+
+    [Fact]
+    public async Task A_replica_back_after_refusing_gets_its_share_of_requests_at_once()
+    {
+        // While svc-1 refused, its share went to svc-0. No connection may keep carrying svc-1's share to svc-0 once it is
+        // back (a draining svc-0 would then answer requests the balancer meant for svc-1).
+        await _replicas[1].DisposeAsync();
+        using var http = new HttpClient(new HttpClientHandler { UseCookies = false }) { BaseAddress = _endpoint };
+        for (var i = 0; i < 20; i++)
+        {
+            Assert.Equal("svc-0", await http.GetStringAsync("/"));
+        }
+        await _replicas[1].StartAsync();
+        await Eventually.UntilAsync(() => _balancer.ActiveHealth("svc-1") == Yarp.ReverseProxy.Model.DestinationHealth.Healthy,
+            TimeSpan.FromSeconds(5), "the probes to see svc-1 again");
+        var served = new HashSet<string>();
+        for (var i = 0; i < 40 && served.Count < 2; i++)
+        {
+            served.Add(await http.GetStringAsync("/"));
+        }
+        Assert.Contains("svc-1", served);
+    }
+
+    [Fact]
     public async Task A_dead_replica_is_found_unhealthy_by_the_probes_although_requests_fail_over()
     {
         await _replicas[1].DisposeAsync();
@@ -165,6 +200,7 @@ public sealed class ReplicaBalancerTests : IAsyncLifetime
                 Interlocked.Increment(ref _served);
                 return Name;
             });
+            app.MapPost("/echo", async (HttpRequest request) => $"{Name}: {await new StreamReader(request.Body).ReadToEndAsync()}");
             app.MapGet("/health", () =>
             {
                 if (Draining)

@@ -13,9 +13,13 @@ var signingKey = builder.Configuration["Auth:SigningKey"] is { Length: > 0 } con
     ? configured
     : Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
 
+// On a Redis Cluster live events take sharded pub/sub, which stays on the channel's shard; publishers and streamers must agree.
+var shardedPubSub = redis.Resource.IsCluster ? "true" : "false";
+
 // Replicas sit behind one load-balanced endpoint, as under Aspire: consumers see services__api__http__0 only.
 var api = builder.AddProject<Projects.Api>("api")
     .WithReference(redis)
+    .WithEnvironment("Channels__ShardedPubSub", shardedPubSub)
     .WithReference(messages)
     .WithEnvironment("Auth__SigningKey", signingKey)
     // Admission control: at most this many replies per model at once across both replicas (the rest queue, FIFO).
@@ -28,6 +32,7 @@ var api = builder.AddProject<Projects.Api>("api")
 
 var streamer = builder.AddProject<Projects.Streamer>("streamer")
     .WithReference(redis)
+    .WithEnvironment("Channels__ShardedPubSub", shardedPubSub)
     .WithEnvironment("Auth__SigningKey", signingKey)
     .WithReplicas(2)
     // SignalR's fallback transports (SSE, long polling) negotiate first: keep a client on one replica, as ACA's sticky sessions do.

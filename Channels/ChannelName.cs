@@ -24,8 +24,16 @@ public sealed partial record ChannelName
     /// <summary>Redis sorted set of the channel's watchers (member = client id, score = expiry in Unix ms).</summary>
     public RedisKey PresenceKey => $"ais:{{{Value}}}:presence";
 
-    /// <summary>Redis pub/sub channel on which live events are published.</summary>
-    public RedisChannel PubSubChannel => RedisChannel.Literal($"ais:{{{Value}}}");
+    /// <summary>Redis pub/sub channel on which live events are published (classic pub/sub).</summary>
+    public RedisChannel PubSubChannel => PubSubChannelFor(sharded: false);
+
+    /// <summary>
+    /// The pub/sub channel of live events, <c>ais:{conv:ID}</c>: classic or sharded (<see cref="ChannelOptions.ShardedPubSub"/>;
+    /// its hash tag puts a sharded channel on the slot of the channel's keys).
+    /// </summary>
+    /// <param name="sharded">Sharded pub/sub (<c>SPUBLISH</c>/<c>SSUBSCRIBE</c>).</param>
+    public RedisChannel PubSubChannelFor(bool sharded) =>
+        sharded ? RedisChannel.Sharded($"ais:{{{Value}}}") : RedisChannel.Literal($"ais:{{{Value}}}");
 
     /// <summary>The channel of a conversation: <c>conv:{id}</c> with the id in lower-case <c>D</c> format.</summary>
     /// <param name="conversationId">Conversation id.</param>

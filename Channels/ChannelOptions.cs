@@ -46,4 +46,14 @@ public sealed class ChannelOptions
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:01", "30.00:00:00")]
     public TimeSpan MetaTtl { get; set; } = TimeSpan.FromHours(24);
+
+    /// <summary>
+    /// Live events go over sharded pub/sub (<c>SPUBLISH</c>/<c>SSUBSCRIBE</c>, Redis 7.0 or later) instead of classic
+    /// <c>PUBLISH</c>/<c>SUBSCRIBE</c>. On a Redis Cluster a classic publish reaches every node over the cluster bus, so
+    /// pub/sub cannot scale past one node; a sharded one stays on the shard that owns the channel's slot, the slot of
+    /// its keys (Redis documentation, "Sharded Pub/Sub"). Every publisher and streamer of a deployment must agree: a
+    /// sharded publish never reaches a classic subscriber. Default <see langword="false"/>; the AppHost turns it on
+    /// when it runs a cluster.
+    /// </summary>
+    public bool ShardedPubSub { get; set; }
 }

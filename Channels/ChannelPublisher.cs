@@ -13,7 +13,8 @@ public readonly record struct ChannelPosition(string Epoch, long Offset);
 /// <summary>
 /// Publishes channel events with one atomic Lua script, after Centrifugo's Redis engine: create the meta with a new
 /// epoch if absent (dropping any stale stream), <c>HINCRBY</c> the offset, <c>XADD</c> with the offset as the entry id
-/// (<c>MAXLEN ~</c>), <c>EXPIRE</c> stream and meta, and <c>PUBLISH</c> the same JSON to live subscribers.
+/// (<c>MAXLEN ~</c>), <c>EXPIRE</c> stream and meta, and <c>PUBLISH</c> the same JSON to live subscribers
+/// (<c>SPUBLISH</c> with <see cref="ChannelOptions.ShardedPubSub"/>).
 /// Any backend that can run this script can stream through the streamer tier. Calls of all channels share pipelined
 /// round trips (<see cref="ChannelOptions.PublishBatchWindow"/>).
 /// </summary>
@@ -42,6 +43,9 @@ public sealed class ChannelPublisher(IConnectionMultiplexer redis, ChannelOption
         return {offset, epoch}
         """;
 
+    /// <summary><see cref="PublishScript"/> with <c>SPUBLISH</c>: the channel shares the keys' hash tag, so its slot.</summary>
+    internal static readonly string ShardedPublishScript = PublishScript.Replace("'PUBLISH'", "'SPUBLISH'", StringComparison.Ordinal);
+
     /// <summary>
     /// Publishes an event with the next offset of its channel.
     /// </summary>
@@ -61,7 +65,7 @@ public sealed class ChannelPublisher(IConnectionMultiplexer redis, ChannelOption
         var json = JsonSerializer.Serialize(body, ChannelJsonContext.Default.PublishedBody);
 
         var result = (RedisResult[])(await _batcher.EvaluateAsync(
-            PublishScript,
+            options.ShardedPubSub ? ShardedPublishScript : PublishScript,
             [channel.StreamKey, channel.MetaKey],
             [
                 channel.PubSubChannel.ToString(), json, options.HistoryMaxEntries,
@@ -78,8 +82,9 @@ public sealed class ChannelPublisher(IConnectionMultiplexer redis, ChannelOption
     /// <param name="channel">Target channel.</param>
     /// <param name="type">Event type.</param>
     /// <param name="data">Payload.</param>
+    /// <param name="sharded">Sharded pub/sub (<see cref="ChannelOptions.ShardedPubSub"/>).</param>
     /// <returns>The number of streamer processes that received it.</returns>
-    public static async Task<long> PublishEphemeralAsync(ISubscriber subscriber, ChannelName channel, string type, JsonElement data)
+    public static async Task<long> PublishEphemeralAsync(ISubscriber subscriber, ChannelName channel, string type, JsonElement data, bool sharded = false)
     {
         var evt = new ChannelEvent
         {
@@ -88,7 +93,7 @@ public sealed class ChannelPublisher(IConnectionMultiplexer redis, ChannelOption
             Data = data,
             Ts = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
         };
-        return await subscriber.PublishAsync(channel.PubSubChannel, evt.Utf8Json);
+        return await subscriber.PublishAsync(channel.PubSubChannelFor(sharded), evt.Utf8Json);
     }
 
     /// <summary>A new random epoch: 12 lower-case hex characters (48 bits).</summary>

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Collections.Immutable;
 using AiStreaming.Channels;
+using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
 namespace AiStreaming.Streamer.Channels;
@@ -20,12 +21,19 @@ internal sealed partial class ChannelDispatcher
     private readonly IConnectionMultiplexer _redis;
     private readonly StreamerTelemetry _telemetry;
     private readonly ILogger<ChannelDispatcher> _logger;
+    private readonly bool _sharded;
 
-    public ChannelDispatcher(IConnectionMultiplexer redis, StreamerTelemetry telemetry, ILogger<ChannelDispatcher> logger)
+    /// <summary>Creates the dispatcher.</summary>
+    /// <param name="redis">Redis connection (its subscriber).</param>
+    /// <param name="telemetry">Instruments.</param>
+    /// <param name="logger">Logger.</param>
+    /// <param name="options">Channel options (<see cref="ChannelOptions.ShardedPubSub"/>); classic pub/sub when absent.</param>
+    public ChannelDispatcher(IConnectionMultiplexer redis, StreamerTelemetry telemetry, ILogger<ChannelDispatcher> logger, IOptions<ChannelOptions>? options = null)
     {
         _redis = redis;
         _telemetry = telemetry;
         _logger = logger;
+        _sharded = options?.Value.ShardedPubSub ?? false;
     }
 
     /// <summary>Channels with at least one local subscriber.</summary>
@@ -135,7 +143,7 @@ internal sealed partial class ChannelDispatcher
                     Queue = null;
                     await UnsubscribeAsync(stale);
                 }
-                subscribing = _subscribing ??= owner._redis.GetSubscriber().SubscribeAsync(Channel.PubSubChannel);
+                subscribing = _subscribing ??= owner._redis.GetSubscriber().SubscribeAsync(Channel.PubSubChannelFor(owner._sharded));
             }
             finally
             {

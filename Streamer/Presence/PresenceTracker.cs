@@ -31,6 +31,7 @@ public sealed record PresenceUser(string Name, int Tabs);
 internal sealed partial class PresenceTracker(
     IConnectionMultiplexer redis,
     IOptions<StreamerOptions> options,
+    IOptions<ChannelOptions> channelOptions,
     TimeProvider time,
     ILogger<PresenceTracker> logger) : BackgroundService
 {
@@ -115,7 +116,7 @@ internal sealed partial class PresenceTracker(
         {
             _dirty.TryRemove(channel.Value, out _);
             var count = await db.SortedSetLengthAsync(channel.PresenceKey, now, double.PositiveInfinity);
-            await ChannelPublisher.PublishEphemeralAsync(redis.GetSubscriber(), channel, ChannelEventTypes.Presence, ChannelEvent.ToData(new { count }));
+            await ChannelPublisher.PublishEphemeralAsync(redis.GetSubscriber(), channel, ChannelEventTypes.Presence, ChannelEvent.ToData(new { count }), channelOptions.Value.ShardedPubSub);
         }
     }
 
@@ -150,7 +151,7 @@ internal sealed partial class PresenceTracker(
             if (options.Value.PresenceJoinLeave)
             {
                 var count = await db.SortedSetLengthAsync(channel.PresenceKey, now.ToUnixTimeMilliseconds(), double.PositiveInfinity);
-                await ChannelPublisher.PublishEphemeralAsync(redis.GetSubscriber(), channel, type, ChannelEvent.ToData(new { user = displayName, count }));
+                await ChannelPublisher.PublishEphemeralAsync(redis.GetSubscriber(), channel, type, ChannelEvent.ToData(new { user = displayName, count }), channelOptions.Value.ShardedPubSub);
             }
         }
         catch (Exception ex) when (RedisFaults.IsUnavailable(ex))

@@ -27,6 +27,9 @@ public sealed class StackFixture : IAsyncLifetime
     /// <summary>The default signed-in session of the tests (user "e2e").</summary>
     public WebSession Session { get; private set; } = null!;
 
+    /// <summary>Whether the stack runs a Redis Cluster (<c>AISTREAMING_REDIS_CLUSTER=1</c>; live events then take sharded pub/sub).</summary>
+    public bool IsRedisCluster { get; private set; }
+
     /// <summary>Npgsql connection string of the messages database.</summary>
     public string MessagesConnectionString { get; private set; } = "";
 
@@ -56,6 +59,7 @@ public sealed class StackFixture : IAsyncLifetime
         {
             builder.GetProject(project).WithEnvironment("Auth__SigningKey", TestAuth.SigningKey);
         }
+        IsRedisCluster = builder.CreateResourceBuilder<RedisResource>("redis").Resource.IsCluster;
         _app = await builder.BuildAsync(cts.Token);
         await _app.StartAsync(cts.Token);
         WebUri = _app.GetEndpoint("web");
@@ -117,7 +121,9 @@ public sealed class StackFixture : IAsyncLifetime
         await using var redis = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync((await App.GetConnectionStringAsync("redis"))!);
         var name = AiStreaming.Channels.ChannelName.Parse(channel);
         var entries = await redis.GetDatabase().StreamRangeAsync(name.StreamKey);
-        var numsub = (StackExchange.Redis.RedisResult[])(await redis.GetDatabase().ExecuteAsync("PUBSUB", "NUMSUB", name.PubSubChannel.ToString()))!;
+        // On a cluster live events take sharded pub/sub (AppHost/Program.cs); SHARDNUMSUB counts on the node asked.
+        var numsub = (StackExchange.Redis.RedisResult[])(await redis.GetDatabase().ExecuteAsync(
+            "PUBSUB", IsRedisCluster ? "SHARDNUMSUB" : "NUMSUB", name.PubSubChannel.ToString()))!;
         return $"Stored: {row.Status}, {row.Content.Length} chars. Redis history: {entries.Length} entries "
             + $"({entries.FirstOrDefault().Id}..{entries.LastOrDefault().Id}), {numsub[1]} pub/sub subscribers. Api log tail:\n"
             + string.Join("\n", App.ResourceLogs.GetLogs("api").TakeLast(60))

@@ -76,6 +76,30 @@ public class PublishScriptTests(ServersFixture servers)
     }
 
     [Fact]
+    public async Task With_sharded_pub_sub_live_events_go_to_sharded_subscribers_only()
+    {
+        var publisher = new ChannelPublisher(servers.Redis, new ChannelOptions { ShardedPubSub = true });
+        var channel = NewChannel();
+        var sharded = new TaskCompletionSource<string>();
+        var classic = new TaskCompletionSource<string>();
+        var shardedQueue = await servers.Redis.GetSubscriber().SubscribeAsync(channel.PubSubChannelFor(sharded: true));
+        shardedQueue.OnMessage(m => sharded.TrySetResult((string)m.Message!));
+        var classicQueue = await servers.Redis.GetSubscriber().SubscribeAsync(channel.PubSubChannel);
+        classicQueue.OnMessage(m => classic.TrySetResult((string)m.Message!));
+
+        await publisher.PublishAsync(channel, ChannelEventTypes.MessageStarted, Guid.NewGuid(), ChannelEvent.ToData(new { role = "assistant" }));
+        await ChannelPublisher.PublishEphemeralAsync(servers.Redis.GetSubscriber(), channel, ChannelEventTypes.Presence, ChannelEvent.ToData(new { count = 1 }), sharded: true);
+
+        var live = await sharded.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        var stored = (await servers.Redis.GetDatabase().StreamRangeAsync(channel.StreamKey)).Single()["e"];
+        Assert.Equal((string)stored!, live);
+        await Task.Delay(200);
+        Assert.False(classic.Task.IsCompleted, "a sharded publish reached a classic subscriber");
+        await shardedQueue.UnsubscribeAsync();
+        await classicQueue.UnsubscribeAsync();
+    }
+
+    [Fact]
     public async Task Concurrent_publishers_get_unique_contiguous_offsets()
     {
         var publisher = new ChannelPublisher(servers.Redis, Options);

@@ -16,9 +16,10 @@ public class ChannelSubscriptionsTests(ServersFixture servers)
     private static readonly StreamerTelemetry Telemetry =
         new(new ServiceCollection().AddMetrics().BuildServiceProvider().GetRequiredService<IMeterFactory>());
 
-    private ChannelSubscriptions NewSubscriptions(out ChannelDispatcher dispatcher)
+    private ChannelSubscriptions NewSubscriptions(out ChannelDispatcher dispatcher, bool sharded = false)
     {
-        dispatcher = new ChannelDispatcher(servers.Redis, Telemetry, NullLogger<ChannelDispatcher>.Instance);
+        dispatcher = new ChannelDispatcher(servers.Redis, Telemetry, NullLogger<ChannelDispatcher>.Instance,
+            Options.Create(new ChannelOptions { ShardedPubSub = sharded }));
         var history = new ChannelHistory(servers.Redis, TimeSpan.FromSeconds(5));
         var options = Options.Create(new StreamerOptions());
         var outages = new RedisOutages(servers.Redis, dispatcher, history, options, Telemetry, TimeProvider.System, NullLogger<RedisOutages>.Instance);
@@ -26,14 +27,15 @@ public class ChannelSubscriptionsTests(ServersFixture servers)
     }
 
     [Theory]
-    [InlineData(1)]
-    [InlineData(40)]
-    [InlineData(120)]
-    public async Task Resubscribe_during_publishing_replays_missed_offsets_then_continues_live_exactly_once(int resumeAfter)
+    [InlineData(1, false)]
+    [InlineData(40, false)]
+    [InlineData(120, false)]
+    [InlineData(40, true)] // sharded pub/sub (SPUBLISH/SSUBSCRIBE), as on a Redis Cluster
+    public async Task Resubscribe_during_publishing_replays_missed_offsets_then_continues_live_exactly_once(int resumeAfter, bool sharded)
     {
         const int total = 300;
-        var publisher = new ChannelPublisher(servers.Redis, new ChannelOptions());
-        var subscriptions = NewSubscriptions(out var dispatcher);
+        var publisher = new ChannelPublisher(servers.Redis, new ChannelOptions { ShardedPubSub = sharded });
+        var subscriptions = NewSubscriptions(out var dispatcher, sharded);
         var channel = ChannelName.ForConversation(Guid.NewGuid());
 
         var first = await publisher.PublishAsync(channel, ChannelEventTypes.Delta, null, ChannelEvent.ToData(new { text = "1 " }));

@@ -31,6 +31,9 @@ public class ChannelNameTests
         Assert.Equal("ais:{conv:0d8e5f0e-1111-4222-8333-444455556666}:stream", channel.StreamKey.ToString());
         Assert.Equal("ais:{conv:0d8e5f0e-1111-4222-8333-444455556666}:meta", channel.MetaKey.ToString());
         Assert.Equal("ais:{conv:0d8e5f0e-1111-4222-8333-444455556666}", channel.PubSubChannel.ToString());
+        Assert.False(channel.PubSubChannel.IsSharded);
+        Assert.True(channel.PubSubChannelFor(sharded: true).IsSharded);
+        Assert.Equal(channel.PubSubChannel.ToString(), channel.PubSubChannelFor(sharded: true).ToString());
     }
 
     [Fact]

@@ -3,10 +3,7 @@ using AiStreaming.AppHost.Hosting.Runtime;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 using Yarp.ReverseProxy;
 using Yarp.ReverseProxy.Configuration;
 using Yarp.ReverseProxy.Forwarder;
@@ -44,17 +41,7 @@ internal sealed class ReplicaBalancer(ResourceRuntime runtime, int port) : IAsyn
     /// <summary>Starts listening on 127.0.0.1:<c>port</c>.</summary>
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
-        {
-            Args = [],
-            ApplicationName = $"AiStreaming.AppHost.Balancer.{runtime.Name}",
-            EnvironmentName = Environments.Production,
-            ContentRootPath = AppContext.BaseDirectory,
-        });
-        builder.Configuration.Sources.Clear();
-        builder.Configuration.AddInMemoryCollection();
-        builder.Logging.ClearProviders();
-        builder.Services.AddSingleton<IHostLifetime, NoHostLifetime>();
+        var builder = EmbeddedWebApp.CreateBuilder($"AiStreaming.AppHost.Balancer.{runtime.Name}");
         builder.Services.AddSingleton<IForwarderHttpClientFactory>(new FailoverClientFactory(runtime));
         builder.Services.AddReverseProxy().LoadFromMemory([Route()], [Cluster()]);
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, port));
@@ -75,9 +62,7 @@ internal sealed class ReplicaBalancer(ResourceRuntime runtime, int port) : IAsyn
         runtime.ReplicaStateChanged -= OnReplicaStateChanged;
         if (Interlocked.Exchange(ref _app, null) is { } app)
         {
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-            await app.StopAsync(timeout.Token).ConfigureAwait(false);
-            await app.DisposeAsync().ConfigureAwait(false);
+            await EmbeddedWebApp.StopAsync(app, TimeSpan.FromSeconds(2)).ConfigureAwait(false);
         }
     }
 
@@ -142,12 +127,5 @@ internal sealed class ReplicaBalancer(ResourceRuntime runtime, int port) : IAsyn
     {
         protected override HttpMessageHandler WrapHandler(ForwarderHttpClientContext context, HttpMessageHandler handler) =>
             new ReplicaFailover(runtime, base.WrapHandler(context, handler));
-    }
-
-    private sealed class NoHostLifetime : IHostLifetime
-    {
-        public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 }

@@ -42,7 +42,7 @@ internal sealed class ReplicaFailover(ResourceRuntime runtime, HttpMessageHandle
     /// <summary>The ports of the other healthy replicas, starting after the one at <paramref name="refusedPort"/>.</summary>
     /// <param name="refusedPort">The port that refused.</param>
     /// <returns>Ports, in index order (wrapping around).</returns>
-    public IEnumerable<int> Candidates(int refusedPort)
+    private IEnumerable<int> Candidates(int refusedPort)
     {
         var replicas = runtime.Replicas;
         var start = replicas.ToList().FindIndex(r => r.Port == refusedPort);

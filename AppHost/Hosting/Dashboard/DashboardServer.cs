@@ -3,10 +3,7 @@ using AiStreaming.AppHost.Hosting.Runtime;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 
 namespace AiStreaming.AppHost.Hosting.Dashboard;
 
@@ -37,19 +34,8 @@ internal sealed class DashboardServer(Orchestrator orchestrator, int port, int o
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
-        {
-            Args = [],
-            ApplicationName = "AiStreaming.AppHost.Dashboard",
-            EnvironmentName = Environments.Production,
-            ContentRootPath = AppContext.BaseDirectory,
-        });
-        // The bin folder holds the projects' appsettings.json (copied with their build output): none of it is the dashboard's.
-        builder.Configuration.Sources.Clear();
-        builder.Configuration.AddInMemoryCollection();
-        builder.Logging.ClearProviders();
         // The AppHost owns Ctrl+C and SIGTERM; the dashboard must not stop itself (or the process) on them.
-        builder.Services.AddSingleton<IHostLifetime, NoHostLifetime>();
+        var builder = EmbeddedWebApp.CreateBuilder("AiStreaming.AppHost.Dashboard");
         builder.Services.AddSingleton(Store);
         builder.Services.AddSingleton(Security);
         builder.Services.AddGrpc(grpc => grpc.MaxReceiveMessageSize = OtlpIngestion.MaxBodyBytes);
@@ -77,16 +63,7 @@ internal sealed class DashboardServer(Orchestrator orchestrator, int port, int o
         if (_app is { } app)
         {
             _app = null;
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
-            await app.StopAsync(timeout.Token).ConfigureAwait(false);
-            await app.DisposeAsync().ConfigureAwait(false);
+            await EmbeddedWebApp.StopAsync(app, TimeSpan.FromSeconds(5)).ConfigureAwait(false);
         }
-    }
-
-    private sealed class NoHostLifetime : IHostLifetime
-    {
-        public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 }

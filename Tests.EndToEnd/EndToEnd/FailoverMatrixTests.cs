@@ -244,8 +244,7 @@ public class FailoverMatrixTests(StackFixture stack, BrowserFixture browser, ITe
         }
         catch (TimeoutException ex)
         {
-            throw new TimeoutException($"{client.Kind} (reconnecting now: {client.IsReconnecting}): {ex.Message} " + await stack.DescribeAsync(
-                $"conv:{(await ConversationOfAsync(messageId)):D}", messageId));
+            throw new TimeoutException($"{client.Kind} (reconnecting now: {client.IsReconnecting}): {ex.Message} " + await DescribeServersAsync(messageId));
         }
     }
 
@@ -255,7 +254,7 @@ public class FailoverMatrixTests(StackFixture stack, BrowserFixture browser, ITe
         if (stored.Status != status)
         {
             Assert.Fail($"{client.Kind}: the reply was stored {stored.Status} ({stored.ErrorCode}), not {status}.\n"
-                + await stack.DescribeAsync($"conv:{(await ConversationOfAsync(messageId)):D}", messageId));
+                + await DescribeServersAsync(messageId));
         }
         Assert.True(client.Transcript.Anomalies.Count == 0, $"{client.Kind}: {string.Join("; ", client.Transcript.Anomalies)}");
         var terminal = client.Transcript.Terminal(messageId)!;
@@ -265,7 +264,7 @@ public class FailoverMatrixTests(StackFixture stack, BrowserFixture browser, ITe
             Assert.Fail($"{client.Kind}: the terminal event's text ({terminalText?.Length} chars, resyncs {client.Transcript.Resyncs}) "
                 + $"is not the stored text ({stored.Content.Length} chars).\nTerminal: {terminalText}\nStored: {stored.Content}\n"
                 + $"{client.Transcript.Describe()}\n"
-                + await stack.DescribeAsync($"conv:{(await ConversationOfAsync(messageId)):D}", messageId));
+                + await DescribeServersAsync(messageId));
         }
         if (client.Transcript.Resyncs == 0 && status == "completed")
         {
@@ -302,12 +301,14 @@ public class FailoverMatrixTests(StackFixture stack, BrowserFixture browser, ITe
         return new[] { "api-0", "api-1" }.Single(id => stack.ProcessIdOf(id) == pid);
     }
 
-    private async Task<Guid> ConversationOfAsync(Guid messageId)
+    // What the servers hold for the message's conversation (StackFixture.DescribeAsync), for failure messages.
+    private async Task<string> DescribeServersAsync(Guid messageId)
     {
         await using var connection = new NpgsqlConnection(stack.MessagesConnectionString);
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand("select conversation_id from messages where id = @id", connection);
         command.Parameters.AddWithValue("id", messageId);
-        return (Guid)(await command.ExecuteScalarAsync())!;
+        var conversationId = (Guid)(await command.ExecuteScalarAsync())!;
+        return await stack.DescribeAsync(ChannelName.ForConversation(conversationId).Value, messageId);
     }
 }

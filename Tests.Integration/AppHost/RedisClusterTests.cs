@@ -12,19 +12,8 @@ public sealed class RedisClusterTests
     [Fact]
     public async Task The_cluster_starts_with_three_masters_and_serves_XADD_and_PUBLISH_on_a_hash_tagged_channel()
     {
-        var builder = DistributedApplication.CreateBuilder(new DistributedApplicationOptions
-        {
-            Args = ["--Redis:Cluster=true"],
-            DashboardEnabled = false,
-            ForwardResourceLogsToConsole = false,
-            DataRoot = Path.Combine(Path.GetTempPath(), $"aistreaming-cluster-{Guid.NewGuid():N}"),
-            DeleteDataRootOnDispose = true,
-        });
-        builder.AddRedis("redis");
-        await using var app = await builder.BuildAsync();
         using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(1));
-        await app.StartAsync(cts.Token);
-        await app.ResourceNotifications.WaitForResourceHealthyAsync("redis", cts.Token);
+        await using var app = await RedisOnlyApp.StartAsync("cluster", ["--Redis:Cluster=true"], cts.Token);
 
         var connectionString = (await app.GetConnectionStringAsync("redis", cts.Token))!;
         var options = ConfigurationOptions.Parse(connectionString);

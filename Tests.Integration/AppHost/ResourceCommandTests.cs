@@ -8,18 +8,8 @@ public sealed class ResourceCommandTests
     [Fact]
     public async Task Kill_and_start_a_replica_by_id_and_see_its_state_change()
     {
-        var builder = DistributedApplication.CreateBuilder(new DistributedApplicationOptions
-        {
-            DashboardEnabled = false,
-            ForwardResourceLogsToConsole = false,
-            DataRoot = Path.Combine(Path.GetTempPath(), $"aistreaming-commands-{Guid.NewGuid():N}"),
-            DeleteDataRootOnDispose = true,
-        });
-        builder.AddRedis("redis");
-        await using var app = await builder.BuildAsync();
         using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(1));
-        await app.StartAsync(cts.Token);
-        await app.ResourceNotifications.WaitForResourceHealthyAsync("redis", cts.Token);
+        await using var app = await RedisOnlyApp.StartAsync("commands", [], cts.Token);
         Assert.True(app.ResourceNotifications.TryGetCurrentState("redis-0", out var before));
         Assert.NotNull(before.Snapshot.ProcessId);
 

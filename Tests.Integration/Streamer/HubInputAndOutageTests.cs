@@ -9,23 +9,8 @@ namespace AiStreaming.Tests.Streamer;
 /// The hub in memory against a Redis of the test's own: a malformed <c>sinceOffset</c> is the typed
 /// <c>invalid_position</c> error, and a Subscribe during a Redis outage streams <c>reconnecting</c> rather than failing.
 /// </summary>
-public sealed class HubInputAndOutageTests : IAsyncLifetime
+public sealed class HubInputAndOutageTests : StreamerOnOwnRedisTests
 {
-    private OwnRedis _redis = null!;
-    private StreamerFactory _factory = null!;
-
-    public async Task InitializeAsync()
-    {
-        _redis = await OwnRedis.StartNewAsync();
-        _factory = new StreamerFactory(_redis.ConnectionString);
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _factory.DisposeAsync();
-        await _redis.DisposeAsync();
-    }
-
     // (3.0 is not here: the .NET client writes it as the JSON number 3; HubPositionsTests covers a JSON 3.0.)
     public static TheoryData<object> MalformedOffsets => new() { 1.5, "3", -1L, 1e19 };
 
@@ -47,7 +32,7 @@ public sealed class HubInputAndOutageTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_subscribe_during_a_redis_outage_streams_reconnecting_then_continues_when_redis_returns()
+    public async Task A_subscribe_during_aRedis_outage_streams_reconnecting_then_continues_whenRedis_returns()
     {
         await using var connection = await ConnectAsync();
         var channel = ChannelName.ForConversation(Guid.NewGuid());
@@ -56,35 +41,33 @@ public sealed class HubInputAndOutageTests : IAsyncLifetime
             Assert.True(await warm.MoveNextAsync()); // the streamer's Redis connection is up
         }
 
-        _redis.Kill();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        await using var frames = connection.StreamAsync<ChannelEvent>("Subscribe", channel.Value, null, null, Token(channel.Value), timeout.Token)
-            .Where(e => e.Type != ChannelEventTypes.Presence).GetAsyncEnumerator(timeout.Token);
-        Assert.True(await frames.MoveNextAsync());
-        Assert.Equal("reconnecting", frames.Current.Type);
-
-        await _redis.StartAsync();
-        Assert.True(await frames.MoveNextAsync());
-        Assert.Equal(ChannelEventTypes.Subscribed, frames.Current.Type);
+        Redis.Kill();
+        await AssertReconnectingThenSubscribedAsync(connection, channel);
     }
 
     [Fact]
-    public async Task A_new_connection_during_a_redis_outage_subscribes_and_hears_reconnecting()
+    public async Task A_new_connection_during_aRedis_outage_subscribes_and_hears_reconnecting()
     {
         await using (var first = await ConnectAsync())
         {
         }
-        _redis.Kill();
+        Redis.Kill();
         var channel = ChannelName.ForConversation(Guid.NewGuid());
 
         await using var connection = await ConnectAsync();
+        await AssertReconnectingThenSubscribedAsync(connection, channel);
+    }
+
+    // Subscribes while Redis is down: the first frame is `reconnecting`; once Redis is started again, `subscribed`.
+    private async Task AssertReconnectingThenSubscribedAsync(HubConnection connection, ChannelName channel)
+    {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         await using var frames = connection.StreamAsync<ChannelEvent>("Subscribe", channel.Value, null, null, Token(channel.Value), timeout.Token)
             .Where(e => e.Type != ChannelEventTypes.Presence).GetAsyncEnumerator(timeout.Token);
         Assert.True(await frames.MoveNextAsync());
         Assert.Equal("reconnecting", frames.Current.Type);
 
-        await _redis.StartAsync();
+        await Redis.StartAsync();
         Assert.True(await frames.MoveNextAsync());
         Assert.Equal(ChannelEventTypes.Subscribed, frames.Current.Type);
     }
@@ -92,10 +75,10 @@ public sealed class HubInputAndOutageTests : IAsyncLifetime
     private async Task<HubConnection> ConnectAsync()
     {
         var connection = new HubConnectionBuilder()
-            .WithUrl(new Uri(_factory.Server.BaseAddress, "/hubs/stream"), options =>
+            .WithUrl(new Uri(Factory.Server.BaseAddress, "/hubs/stream"), options =>
             {
                 options.Transports = HttpTransportType.LongPolling;
-                options.HttpMessageHandlerFactory = _ => _factory.Server.CreateHandler();
+                options.HttpMessageHandlerFactory = _ => Factory.Server.CreateHandler();
                 options.Headers["Authorization"] = TestAuth.Bearer(TestAuth.DefaultUser).ToString();
             })
             .Build();

@@ -14,23 +14,8 @@ namespace AiStreaming.Tests.Streamer;
 /// client input is a 400 <c>invalid_position</c>, and a Redis outage never ends the response (200, <c>reconnecting</c>,
 /// heartbeats, then served when Redis is back).
 /// </summary>
-public sealed class SseOutageTests : IAsyncLifetime
+public sealed class SseOutageTests : StreamerOnOwnRedisTests
 {
-    private OwnRedis _redis = null!;
-    private StreamerFactory _factory = null!;
-
-    public async Task InitializeAsync()
-    {
-        _redis = await OwnRedis.StartNewAsync();
-        _factory = new StreamerFactory(_redis.ConnectionString);
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _factory.DisposeAsync();
-        await _redis.DisposeAsync();
-    }
-
     [Theory]
     [InlineData("e1:1.5")]
     [InlineData("e1:-1")]
@@ -43,7 +28,7 @@ public sealed class SseOutageTests : IAsyncLifetime
         using var request = Get(channel);
         request.Headers.Add("Last-Event-ID", lastEventId);
 
-        using var response = await _factory.CreateClient().SendAsync(request);
+        using var response = await Factory.CreateClient().SendAsync(request);
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
@@ -51,13 +36,13 @@ public sealed class SseOutageTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_request_during_a_redis_outage_gets_200_reconnecting_and_heartbeats_and_is_served_when_redis_returns()
+    public async Task A_request_during_aRedis_outage_gets_200_reconnecting_and_heartbeats_and_is_served_whenRedis_returns()
     {
-        await using var mux = await ConnectionMultiplexer.ConnectAsync(_redis.ConnectionString);
+        await using var mux = await ConnectionMultiplexer.ConnectAsync(Redis.ConnectionString);
         var publisher = new ChannelPublisher(mux, new ChannelOptions());
         var channel = ChannelName.ForConversation(Guid.NewGuid());
         var first = await publisher.PublishAsync(channel, ChannelEventTypes.Delta, null, ChannelEvent.ToData(new { text = "1 " }));
-        var client = _factory.CreateClient();
+        var client = Factory.CreateClient();
         client.Timeout = Timeout.InfiniteTimeSpan;
         // Warm the streamer's Redis connection so the kill is a failure it sees.
         using (var warm = await client.SendAsync(Get(channel.Value), HttpCompletionOption.ResponseHeadersRead))
@@ -65,7 +50,7 @@ public sealed class SseOutageTests : IAsyncLifetime
             Assert.Equal(HttpStatusCode.OK, warm.StatusCode);
         }
 
-        _redis.Kill();
+        Redis.Kill();
         using var request = Get(channel.Value);
         request.Headers.Add("Last-Event-ID", $"{first.Epoch}:0");
         using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
@@ -77,7 +62,7 @@ public sealed class SseOutageTests : IAsyncLifetime
         Assert.Equal("reconnecting", (await NextAsync(items)).EventType);
         Assert.Equal("heartbeat", (await NextAsync(items)).EventType);
 
-        await _redis.StartAsync();
+        await Redis.StartAsync();
         var subscribed = await NextAsync(items, skip: "heartbeat");
         Assert.Equal("subscribed", subscribed.EventType);
         Assert.True(ChannelEvent.Parse(subscribed.Data).Data!.Value.GetProperty("recovered").GetBoolean());

@@ -127,9 +127,10 @@ public sealed class ReplicaBalancerTests : IAsyncLifetime
     {
         _replicas[1].Draining = true;
         using var http = new HttpClient(new HttpClientHandler { UseCookies = false }) { BaseAddress = _endpoint };
-        // The balancer probes every second: within a few probes it stops choosing the draining replica.
+        // The balancer probes every second: once a probe has seen the 503, it stops choosing the draining replica.
         await Eventually.UntilAsync(() => _replicas[1].HealthProbesSinceDraining >= 1, TimeSpan.FromSeconds(5), "a health probe of the draining replica");
-        await Task.Delay(ReplicaBalancer.ProbeInterval / 4);
+        await Eventually.UntilAsync(() => _balancer.ActiveHealth("svc-1") == Yarp.ReverseProxy.Model.DestinationHealth.Unhealthy,
+            TimeSpan.FromSeconds(5), "the probe's answer to mark the draining replica unhealthy");
         var before = _replicas[1].Served;
         for (var i = 0; i < 20; i++)
         {

@@ -4,7 +4,6 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging;
-using Npgsql;
 using OpenTelemetry;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Trace;
@@ -54,9 +53,9 @@ public static class Extensions
     public const string RedisUntracedParentsKey = "OpenTelemetry:Redis:UntracedParents";
 
     /// <summary>
-    /// Configures OpenTelemetry logging (formatted message and scopes), tracing (ASP.NET Core, HttpClient, Npgsql, the
-    /// registered StackExchange.Redis multiplexer and the given sources) and metrics (ASP.NET Core, HttpClient, Npgsql, runtime and
-    /// the given meters). Exports OTLP (protocol, headers and intervals from the standard <c>OTEL_*</c> variables) when
+    /// Configures OpenTelemetry logging (formatted message and scopes), tracing (ASP.NET Core, HttpClient, the
+    /// registered StackExchange.Redis multiplexer and the given sources) and metrics (ASP.NET Core, HttpClient, runtime and
+    /// the given meters). Npgsql's tracing and metrics come with Aspire.Npgsql's <c>AddNpgsqlDataSource</c>. Exports OTLP (protocol, headers and intervals from the standard <c>OTEL_*</c> variables) when
     /// <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set.
     /// </summary>
     /// <param name="builder">The host builder.</param>
@@ -76,7 +75,6 @@ public static class Extensions
                 .AddAspNetCoreInstrumentation()
                 .AddHttpClientInstrumentation()
                 .AddRuntimeInstrumentation()
-                .AddNpgsqlInstrumentation()
                 .AddMeter(names))
             .WithTracing(tracing => tracing
                 .SetSampler(new ParentBasedSampler(new RootClientSpanSampler()))
@@ -90,7 +88,6 @@ public static class Extensions
                         !context.Request.Path.StartsWithSegments(HealthEndpointPath)
                         && !context.Request.Path.StartsWithSegments(AlivenessEndpointPath))
                 .AddHttpClientInstrumentation()
-                .AddNpgsql()
                 // Resolves the service's IConnectionMultiplexer from DI, if it registers one (Api, Streamer).
                 .AddRedisInstrumentation(redis =>
                 {

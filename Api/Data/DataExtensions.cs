@@ -7,8 +7,8 @@ public static class DataExtensions
     public const string ConnectionName = "messages";
 
     /// <summary>
-    /// Adds the data source (<c>AddNpgsqlDataSource("messages")</c> from ServiceDefaults: Npgsql.DependencyInjection
-    /// and the <c>messages</c> readiness check) and the <see cref="SchemaMigrator"/> (a hosted service registered
+    /// Adds the data source (Aspire.Npgsql's <c>AddNpgsqlDataSource("messages")</c>: data source, tracing, metrics and
+    /// a readiness check) and the <see cref="SchemaMigrator"/> (a hosted service registered
     /// before the others, so the schema exists before anything else starts or the server listens).
     /// </summary>
     /// <param name="builder">The application builder.</param>

@@ -9,12 +9,16 @@ public static class RedisExtensions
     public const string ConnectionName = "redis";
 
     /// <summary>
-    /// Adds the Redis client (<c>AddRedisClient("redis")</c> from ServiceDefaults: multiplexer and <c>redis</c>
-    /// readiness check) and the channel services (<c>AddChannels()</c>: options, publisher, history).
+    /// Adds the Redis client (Aspire.StackExchange.Redis's <c>AddRedisClient("redis")</c>: multiplexer and <c>redis</c>
+    /// readiness check, tuned by <see cref="RedisMultiplexerDefaults.Apply"/>) and the channel services
+    /// (<c>AddChannels()</c>: options, publisher, history).
     /// </summary>
     /// <param name="builder">The application builder.</param>
     /// <returns>The same builder.</returns>
     /// <exception cref="InvalidOperationException"><c>ConnectionStrings:redis</c> is missing.</exception>
-    public static IHostApplicationBuilder AddRedis(this IHostApplicationBuilder builder) =>
-        builder.AddRedisClient(ConnectionName).AddChannels();
+    public static IHostApplicationBuilder AddRedis(this IHostApplicationBuilder builder)
+    {
+        builder.AddRedisClient(ConnectionName, RedisMultiplexerDefaults.ConfigureSettings, RedisMultiplexerDefaults.Apply);
+        return builder.AddChannels();
+    }
 }

@@ -96,10 +96,12 @@ public static partial class LocalPostgres
         }
         var asRoot = OperatingSystem.IsLinux() && Environment.UserName == "root";
         var data = LocalDataDirectory.For(builder, name);
-        if (asRoot && !LocalDataDirectory.IsReachableByOtherUsers(data))
+        if (asRoot && OperatingSystem.IsLinux() && !LocalDataDirectory.IsReachableByOtherUsers(data))
         {
             // PostgreSQL runs as the postgres user, who cannot get through a private folder (a clone under /root, say).
-            data = Directory.CreateTempSubdirectory($"aistreaming-{name}-").FullName;
+            var parent = Directory.CreateTempSubdirectory("aistreaming-").FullName;
+            File.SetUnixFileMode(parent, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute);
+            data = Directory.CreateDirectory(Path.Combine(parent, name)).FullName;
         }
         // As root the server runs as postgres: setpriv execs (no process in between), so DCP's signals reach PostgreSQL.
         string[] asPostgres = asRoot ? ["--reuid=postgres", "--regid=postgres", "--init-groups", "--"] : [];

@@ -47,10 +47,14 @@ internal static class StreamingExtensions
             }
         });
 
-        // ServiceDefaults' multiplexer, without a Redis readiness check: during a Redis outage a replica keeps serving
+        // Aspire's multiplexer, without a Redis readiness check: during a Redis outage a replica keeps serving
         // (subscribers get `reconnecting` and wait), so it must stay in its load balancer's rotation. Readiness here
         // means "not draining" (DrainHealthCheck).
-        builder.AddRedisClient("redis", settings => settings.DisableHealthChecks = true);
+        builder.AddRedisClient("redis", settings =>
+        {
+            RedisMultiplexerDefaults.ConfigureSettings(settings);
+            settings.DisableHealthChecks = true;
+        }, RedisMultiplexerDefaults.Apply);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<StreamerTelemetry>();
         builder.AddChannels(); // Channels: options, history, publisher

@@ -1,12 +1,15 @@
-using AiStreaming.AppHost.Hosting;
+using AiStreaming.AppHost.LocalServers;
+using AiStreaming.Tests.Aspire;
+using Aspire.Hosting;
+using Aspire.Hosting.Testing;
 using StackExchange.Redis;
 
 namespace AiStreaming.Tests.Infrastructure;
 
 /// <summary>
-/// Real Redis and PostgreSQL servers for integration tests, started once per collection through the AppHost library
-/// (the same code that runs them for <c>dotnet run --project AppHost</c>), on free loopback ports with a temporary
-/// data root that is removed afterwards.
+/// Real Redis and PostgreSQL servers for integration tests, started once per collection by Aspire with the AppHost's
+/// own resources (<c>AddRedisServer</c>, <c>AddPostgresServer</c>, the same code <c>dotnet run --project AppHost</c>
+/// runs), in a fresh data folder.
 /// </summary>
 public sealed class ServersFixture : IAsyncLifetime
 {
@@ -18,7 +21,7 @@ public sealed class ServersFixture : IAsyncLifetime
     /// <summary>StackExchange.Redis configuration string of the Redis server.</summary>
     public string RedisConnectionString { get; private set; } = "";
 
-    /// <summary>Npgsql connection string of the <c>messages</c> database.</summary>
+    /// <summary>Npgsql connection string of the <c>messages</c> database (its owner role).</summary>
     public string MessagesConnectionString { get; private set; } = "";
 
     /// <summary>A connection to the Redis server.</summary>
@@ -26,19 +29,16 @@ public sealed class ServersFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var builder = DistributedApplication.CreateBuilder(new DistributedApplicationOptions
-        {
-            DashboardEnabled = false,
-            // A fresh folder the 'postgres' user can reach wherever the repository lives, removed afterwards.
-            DataRoot = Path.Combine(Path.GetTempPath(), $"aistreaming-servers-{Guid.NewGuid():N}"),
-            DeleteDataRootOnDispose = true,
-        });
-        builder.AddRedis("redis");
-        builder.AddPostgres("postgres").AddDatabase("messages");
-        _app = await builder.BuildAsync();
-        await _app.StartAsync();
-        RedisConnectionString = (await _app.GetConnectionStringAsync("redis"))!;
-        MessagesConnectionString = (await _app.GetConnectionStringAsync("messages"))!;
+        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        var builder = TestAppHost.CreateEmpty();
+        builder.AddRedisServer("redis");
+        builder.AddPostgresServer("postgres").AddDatabase("messages");
+        _app = await builder.BuildAsync(cts.Token);
+        await _app.StartAsync(cts.Token);
+        await _app.ResourceNotifications.WaitForResourceHealthyAsync("redis", cts.Token);
+        await _app.ResourceNotifications.WaitForResourceHealthyAsync("messages", cts.Token);
+        RedisConnectionString = (await _app.GetConnectionStringAsync("redis", cts.Token))!;
+        MessagesConnectionString = (await _app.GetConnectionStringAsync("messages", cts.Token))!;
         Redis = await ConnectionMultiplexer.ConnectAsync(RedisConnectionString + ",abortConnect=false");
     }
 

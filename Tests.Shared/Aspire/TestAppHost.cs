@@ -1,0 +1,49 @@
+using Aspire.Hosting;
+using Aspire.Hosting.Testing;
+
+namespace AiStreaming.Tests.Aspire;
+
+/// <summary>
+/// Builders of the AppHost for tests, on Aspire.Hosting.Testing: <see cref="CreateAsync"/> composes the application
+/// exactly as <c>AppHost/Program.cs</c> does; <see cref="CreateEmpty"/> is an application of the test's own resources.
+/// Both give the local Redis and PostgreSQL a fresh data folder and run without a developer certificate.
+/// </summary>
+public static class TestAppHost
+{
+    /// <summary>
+    /// <c>DistributedApplicationTestingBuilder.CreateAsync&lt;Projects.AppHost&gt;</c> with a data folder of its own
+    /// (<c>LocalServers:DataDirectory</c>) and <paramref name="args"/> as more AppHost configuration.
+    /// </summary>
+    public static async Task<IDistributedApplicationTestingBuilder> CreateAsync(CancellationToken cancellationToken, params string[] args)
+    {
+        AllowUnsecuredTransport();
+        return await DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>(
+            [$"--LocalServers:DataDirectory={NewDataDirectory()}", .. args], cancellationToken);
+    }
+
+    /// <summary>An application with no resources yet (add them with the AppHost's <c>AddRedisServer</c>, <c>AddPostgresServer</c>).</summary>
+    public static IDistributedApplicationTestingBuilder CreateEmpty(params string[] args)
+    {
+        AllowUnsecuredTransport();
+        return DistributedApplicationTestingBuilder.Create([$"--LocalServers:DataDirectory={NewDataDirectory()}", .. args]);
+    }
+
+    /// <summary>
+    /// A new folder under the system's temporary folder that other users can pass through (<c>0711</c>), so PostgreSQL,
+    /// run as the <c>postgres</c> user, reaches its data folder inside it.
+    /// </summary>
+    public static string NewDataDirectory()
+    {
+        var directory = Directory.CreateTempSubdirectory("aistreaming-test-").FullName;
+        if (OperatingSystem.IsWindows())
+        {
+            return directory;
+        }
+        File.SetUnixFileMode(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
+            | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute);
+        return directory;
+    }
+
+    // There is no developer certificate on the machines the tests run on: the dashboard and DCP talk over plain HTTP.
+    private static void AllowUnsecuredTransport() => Environment.SetEnvironmentVariable("ASPIRE_ALLOW_UNSECURED_TRANSPORT", "true");
+}

@@ -1,15 +1,19 @@
 using System.Net.Http.Json;
 using System.Text.Json;
-using AiStreaming.AppHost.Hosting;
+using AiStreaming.AppHost.LocalServers;
+using AiStreaming.Tests.Aspire;
 using AiStreaming.Tests.Infrastructure;
+using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
+using Aspire.Hosting.Testing;
 using Npgsql;
 
 namespace AiStreaming.Tests.EndToEnd;
 
 /// <summary>
-/// The whole stack as real processes (Redis, PostgreSQL, Api, Streamer ×2, Web), composed by the AppHost's own
-/// <c>Program.cs</c> through <see cref="DistributedApplicationTestingBuilder"/>, once per collection. Tests that stop
-/// or kill a resource start it again before they end.
+/// The whole stack as real processes under DCP (Redis, PostgreSQL, Api ×2, Streamer ×2, Web), composed by the AppHost's
+/// own <c>Program.cs</c> through Aspire.Hosting.Testing's <see cref="DistributedApplicationTestingBuilder"/>, once per
+/// collection. Clients reach Web through Aspire's proxy. Tests that stop or kill a resource start it again before they end.
 /// </summary>
 public sealed class StackFixture : IAsyncLifetime
 {
@@ -33,11 +37,18 @@ public sealed class StackFixture : IAsyncLifetime
     /// <summary>Npgsql connection string of the messages database.</summary>
     public string MessagesConnectionString { get; private set; } = "";
 
+    /// <summary>The streamer replicas' resource ids (<c>streamer-abcd1234</c>), in a stable order.</summary>
+    public IReadOnlyList<string> StreamerIds { get; private set; } = [];
+
+    /// <summary>The Api replicas' resource ids, in a stable order.</summary>
+    public IReadOnlyList<string> ApiIds { get; private set; } = [];
+
     public async Task InitializeAsync()
     {
         using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(3));
-        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>([], cts.Token);
-        builder.GetProject("api")
+        // A key the tests know, so they can call the Api and the streamers directly and forge tokens.
+        var builder = await TestAppHost.CreateAsync(cts.Token, $"--Parameters:auth-signing-key={TestAuth.SigningKey}");
+        builder.CreateResourceBuilder<ProjectResource>("api")
             // Replies long enough (≈3–5 s) to act mid-stream, short enough to keep the suite quick.
             .WithEnvironment("SimulatedModel__TokensPerSecond", "60")
             .WithEnvironment("SimulatedModel__TimeToFirstToken", "00:00:00.200")
@@ -49,22 +60,21 @@ public sealed class StackFixture : IAsyncLifetime
             // The suite posts as one user much faster than a person: the limits have their own tests.
             .WithEnvironment("Limits__PostsPerMinute", "100000")
             .WithEnvironment("Limits__MaxConcurrentGenerations", "1000");
-        // Heartbeats every second instead of 15 s, so a test can see them without waiting.
-        builder.GetProject("streamer").WithEnvironment("Streamer__SseHeartbeatInterval", "00:00:01")
+        builder.CreateResourceBuilder<ProjectResource>("streamer")
+            // Heartbeats every second instead of 15 s, so a test can see them without waiting.
+            .WithEnvironment("Streamer__SseHeartbeatInterval", "00:00:01")
             // The fault tests hold tens of connections of one user, all on one replica while the other restarts.
             .WithEnvironment("StreamerSecurity__MaxConnectionsPerUser", "1000")
             .WithEnvironment("StreamerSecurity__MaxSubscriptionsPerUser", "1000");
-        // A key the tests know, so they can call the Api and the streamers directly and forge tokens.
-        foreach (var project in new[] { "api", "streamer", "web" })
-        {
-            builder.GetProject(project).WithEnvironment("Auth__SigningKey", TestAuth.SigningKey);
-        }
-        IsRedisCluster = builder.CreateResourceBuilder<RedisResource>("redis").Resource.IsCluster;
+        IsRedisCluster = LocalRedis.IsClusterRequested(builder);
         _app = await builder.BuildAsync(cts.Token);
         await _app.StartAsync(cts.Token);
+        await _app.ResourceNotifications.WaitForResourceHealthyAsync("web", cts.Token);
+        StreamerIds = await _app.ReplicaIdsAsync("streamer", cts.Token);
+        ApiIds = await _app.ReplicaIdsAsync("api", cts.Token);
         WebUri = _app.GetEndpoint("web");
         Session = await WebSession.SignInAsync(WebUri, "e2e");
-        MessagesConnectionString = (await _app.GetConnectionStringAsync("messages"))!;
+        MessagesConnectionString = (await _app.GetConnectionStringAsync("messages", cts.Token))!;
     }
 
     public async Task DisposeAsync()
@@ -126,20 +136,21 @@ public sealed class StackFixture : IAsyncLifetime
             "PUBSUB", IsRedisCluster ? "SHARDNUMSUB" : "NUMSUB", name.PubSubChannel.ToString()))!;
         return $"Stored: {row.Status}, {row.Content.Length} chars. Redis history: {entries.Length} entries "
             + $"({entries.FirstOrDefault().Id}..{entries.LastOrDefault().Id}), {numsub[1]} pub/sub subscribers. Api log tail:\n"
-            + string.Join("\n", App.ResourceLogs.GetLogs("api").TakeLast(60))
-            + "\nStreamer warnings:\n" + string.Join("\n", new[] { "streamer-0", "streamer-1" }.SelectMany(id =>
-                App.ResourceLogs.GetLogs(id).Where(l => l.Contains("warn") || l.Contains("fail") || l.Contains("Redis") || l.Contains("Drain"))
-                    .TakeLast(30).Select(l => $"[{id}] {l}")));
+            + string.Join("\n", (await Task.WhenAll(ApiIds.Select(async id => (await App.GetLogsAsync(id)).TakeLast(40).Select(l => $"[{id}] {l}"))))
+                .SelectMany(lines => lines))
+            + "\nStreamer warnings:\n" + string.Join("\n", (await Task.WhenAll(StreamerIds.Select(async id =>
+                (await App.GetLogsAsync(id)).Where(l => l.Contains("warn") || l.Contains("fail") || l.Contains("Redis") || l.Contains("Drain"))
+                    .TakeLast(30).Select(l => $"[{id}] {l}")))).SelectMany(lines => lines));
     }
 
-    /// <summary>The streamer replica whose process id is in <paramref name="node"/> (<c>host:pid</c>).</summary>
+    /// <summary>The index in <see cref="StreamerIds"/> of the streamer replica whose server process id is in <paramref name="node"/> (<c>host:pid</c>).</summary>
     public int StreamerReplicaOf(string? node)
     {
         Assert.NotNull(node);
         var pid = int.Parse(node[(node.LastIndexOf(':') + 1)..]);
-        for (var i = 0; i < 2; i++)
+        for (var i = 0; i < StreamerIds.Count; i++)
         {
-            if (ProcessIdOf($"streamer-{i}") == pid)
+            if (App.ServerProcessId(StreamerIds[i]) == pid)
             {
                 return i;
             }
@@ -147,16 +158,17 @@ public sealed class StackFixture : IAsyncLifetime
         throw new InvalidOperationException($"No streamer replica has pid {pid}.");
     }
 
-    /// <summary>Runs a resource command (<see cref="KnownResourceCommands"/>) on a replica (<c>streamer-1</c>) or every replica of a resource (<c>api</c>), failing the test if it fails.</summary>
-    public async Task CommandAsync(string resourceId, string command)
-    {
-        var result = await App.ResourceCommands.ExecuteCommandAsync(resourceId, command);
-        Assert.True(result.Success, result.ErrorMessage);
-    }
+    /// <summary>Kills one replica's server (SIGKILL, as a crash) and waits until Aspire sees it stopped.</summary>
+    public Task KillAsync(string replicaId) => App.KillAsync(replicaId);
 
-    /// <summary>The process id of one replica (<c>streamer-1</c>, or <c>redis</c> for a resource of one replica) while it runs.</summary>
-    public int? ProcessIdOf(string replicaId) =>
-        App.ResourceNotifications.TryGetCurrentState(replicaId, out var resourceEvent) ? resourceEvent.Snapshot.ProcessId : null;
+    /// <summary>Starts a killed or stopped replica again and waits until it is healthy.</summary>
+    public Task StartAsync(string replicaId) => App.StartAsync(replicaId);
+
+    /// <summary>Runs a resource command (<see cref="KnownResourceCommands"/>, e.g. stop and start of <c>redis</c>), failing the test if it fails.</summary>
+    public Task CommandAsync(string resourceId, string command) => App.CommandAsync(resourceId, command);
+
+    /// <summary>The server process id of one replica (or of <c>redis</c>) while it runs.</summary>
+    public int? ProcessIdOf(string replicaId) => App.ServerProcessId(replicaId);
 }
 
 /// <summary>End-to-end tests sharing one running stack; they run one at a time.</summary>

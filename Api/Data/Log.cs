@@ -14,7 +14,4 @@ internal static partial class Log
 
     [LoggerMessage(1004, LogLevel.Information, "Database schema is at version {Version} ({Applied} migration(s) applied now)")]
     public static partial void SchemaReady(this ILogger logger, string version, int applied);
-
-    [LoggerMessage(1005, LogLevel.Information, "Database was migrated by the former migrator up to version {Version}; Evolve starts after it")]
-    public static partial void AdoptedLegacySchema(this ILogger logger, int version);
 }

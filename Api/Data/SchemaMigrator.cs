@@ -1,6 +1,5 @@
 using System.Globalization;
 using EvolveDb;
-using EvolveDb.Migration;
 using Npgsql;
 using Polly.Registry;
 
@@ -15,8 +14,7 @@ namespace AiStreaming.Api.Data;
 /// script was changed afterwards; its cluster mode holds a PostgreSQL advisory lock while migrating, so replicas
 /// starting together apply each version once. PostgreSQL may still be starting: connecting is retried on the
 /// <see cref="ApiResilience.DatabaseStartup"/> pipeline, and a missing database is created (the AppHost may hand
-/// over a server without it). A database migrated by the former hand-written migrator (table
-/// <c>schema_migrations</c>, no <c>changelog</c>) is adopted: Evolve starts after its highest version.
+/// over a server without it).
 /// </remarks>
 /// <param name="dataSource">The Api's data source.</param>
 /// <param name="configuration">Configuration holding <c>ConnectionStrings:messages</c> (with its password, which the data source does not reveal).</param>
@@ -64,7 +62,6 @@ internal sealed class SchemaMigrator(
         }, cancellationToken);
 
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        var legacy = await LegacyVersionAsync(connection, cancellationToken);
         // dbms named: otherwise Evolve detects the database by trying MySQL's SHOW VARIABLES first, an error in every PostgreSQL log.
         var evolve = new Evolve(connection, message => logger.Migrator(message), EvolveDb.Dialect.DBMS.PostgreSQL)
         {
@@ -75,32 +72,12 @@ internal sealed class SchemaMigrator(
             IsEraseDisabled = true,
             CommandTimeout = 60,
         };
-        if (legacy is { } version)
-        {
-            logger.AdoptedLegacySchema(version);
-            evolve.StartVersion = new MigrationVersion((version + 1).ToString(CultureInfo.InvariantCulture));
-        }
         evolve.Migrate();
         logger.SchemaReady(Versions()[^1].ToString(CultureInfo.InvariantCulture), evolve.NbMigration);
     }
 
     /// <inheritdoc/>
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    // The highest version applied by the former migrator, when the database has its table but no Evolve changelog yet.
-    private static async Task<int?> LegacyVersionAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
-    {
-        await using (var exists = new NpgsqlCommand(
-            $"SELECT to_regclass('schema_migrations') IS NOT NULL AND to_regclass('{ChangelogTable}') IS NULL", connection))
-        {
-            if (!(bool)(await exists.ExecuteScalarAsync(cancellationToken))!)
-            {
-                return null;
-            }
-        }
-        await using var max = new NpgsqlCommand("SELECT max(version) FROM schema_migrations", connection);
-        return await max.ExecuteScalarAsync(cancellationToken) is int version ? version : null;
-    }
 
     private async Task CreateDatabaseAsync(CancellationToken cancellationToken)
     {

@@ -1,48 +1,140 @@
-using AiStreaming.AppHost.Hosting;
+using AiStreaming.AppHost.LocalServers;
+using AiStreaming.Tests.Aspire;
+using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
+using Aspire.Hosting.Testing;
 
 namespace AiStreaming.Tests.AppHost;
 
-/// <summary>The AppHost's application model as <c>Program.cs</c> builds it: annotations, one endpoint per resource, Projects metadata.</summary>
-public sealed class ApplicationModelTests
+/// <summary>
+/// The application model <c>AppHost/Program.cs</c> composes in run mode, read from the testing builder's resources
+/// without starting anything: replicas, health checks, endpoints, references and waits.
+/// </summary>
+public sealed class ApplicationModelTests : IAsyncLifetime
 {
-    [Fact]
-    public async Task Program_records_WaitFor_and_references_as_annotations_and_runs_two_replicas_of_api_and_streamer()
+    private static readonly string[] Projects = ["api", "streamer", "web"];
+    private IDistributedApplicationTestingBuilder _builder = null!;
+
+    public async Task InitializeAsync()
     {
-        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>();
-        var web = builder.Resources["web"];
-        Assert.Equal(["api", "streamer"], web.WaitsFor().Select(r => r.Name));
-        Assert.Equal(["api", "streamer"], web.References().Select(r => r.Name));
-        Assert.Equal(2, builder.Resources["api"].ReplicaCount());
-        Assert.Equal(2, builder.Resources["streamer"].ReplicaCount());
-        Assert.Contains(builder.Resources["messages"].Annotations.OfType<ResourceRelationshipAnnotation>(), a => a.Type == "Parent" && a.Resource.Name == "postgres");
-        Assert.EndsWith("Api/Api.csproj", ((ProjectResource)builder.Resources["api"]).ProjectPath, StringComparison.Ordinal);
-        Assert.True(File.Exists(new Projects.AppHost().ProjectPath));
+        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+        _builder = await TestAppHost.CreateAsync(cts.Token);
+    }
+
+    public async Task DisposeAsync() => await _builder.DisposeAsync();
+
+    [Theory]
+    [InlineData("api", 2)]
+    [InlineData("streamer", 2)]
+    [InlineData("web", 1)]
+    public void Api_and_streamer_run_two_replicas_and_web_one(string project, int replicas)
+    {
+        var resource = Resource<ProjectResource>(project);
+
+        Assert.Equal(replicas, resource.Annotations.OfType<ReplicaAnnotation>().LastOrDefault()?.Replicas ?? 1);
+    }
+
+    [Theory]
+    [InlineData("api")]
+    [InlineData("streamer")]
+    [InlineData("web")]
+    public void Every_project_is_healthy_only_when_its_health_endpoint_answers_over_http(string project)
+    {
+        var resource = Resource<ProjectResource>(project);
+
+        var check = Assert.Single(resource.Annotations.OfType<HealthCheckAnnotation>());
+        Assert.Contains("_http_", check.Key, StringComparison.Ordinal);
+        Assert.Contains("/health", check.Key, StringComparison.Ordinal);
+        Assert.Contains(resource.Annotations.OfType<EndpointAnnotation>(), e => e.Name == "http" && e.UriScheme == "http");
     }
 
     [Fact]
-    public async Task Consumers_of_a_replicated_project_get_one_endpoint_the_balancer_not_the_replicas()
+    public void Only_web_has_external_endpoints()
     {
-        var builder = DistributedApplication.CreateBuilder(new DistributedApplicationOptions
+        foreach (var project in Projects)
         {
-            DashboardEnabled = false,
-            DataRoot = Path.Combine(Path.GetTempPath(), $"aistreaming-model-{Guid.NewGuid():N}"),
-            DeleteDataRootOnDispose = true,
-        });
-        var streamer = builder.AddProject<Projects.Streamer>("streamer").WithReplicas(3);
-        var web = builder.AddProject<Projects.Web>("web").WithReference(streamer);
-        await using var app = await builder.BuildAsync();
-
-        var env = new Dictionary<string, string>();
-        foreach (var callback in web.Resource.Annotations.OfType<EnvironmentCallbackAnnotation>())
-        {
-            await callback.Callback(new EnvironmentCallbackContext(web.Resource, 0, env));
+            var endpoints = Resource<ProjectResource>(project).Annotations.OfType<EndpointAnnotation>().ToList();
+            Assert.NotEmpty(endpoints);
+            Assert.All(endpoints, e => Assert.Equal(project == "web", e.IsExternal));
         }
-        var endpoint = streamer.Resource.Endpoint()!;
-        Assert.Equal(3, endpoint.TargetPorts.Count);
-        Assert.True(endpoint.IsProxied);
-        Assert.Equal($"http://127.0.0.1:{endpoint.Port}", Assert.Single(env, kv => kv.Key.StartsWith("services__streamer__", StringComparison.Ordinal)).Value);
-        Assert.DoesNotContain(endpoint.Port!.Value, endpoint.TargetPorts);
-        Assert.Equal(endpoint.Url, app.GetEndpoint("streamer"));
-        Assert.Equal(new Uri($"http://127.0.0.1:{endpoint.TargetPorts[2]}"), app.GetEndpoint("streamer-2"));
+    }
+
+    [Theory]
+    [InlineData("api", new[] { "messages", "redis" })]
+    [InlineData("streamer", new[] { "redis" })]
+    [InlineData("web", new[] { "api", "streamer" })]
+    public void Each_project_references_what_it_calls_and_waits_until_that_is_healthy(string project, string[] dependencies)
+    {
+        var resource = Resource<ProjectResource>(project);
+
+        // Aspire also records what those stand on (messages → postgres) and the signing key parameter as references and waits.
+        var references = resource.Annotations.OfType<ResourceRelationshipAnnotation>().Where(r => r.Type == "Reference").Select(r => r.Resource.Name);
+        Assert.Subset(references.ToHashSet(), dependencies.ToHashSet());
+        var waits = resource.Annotations.OfType<WaitAnnotation>().ToList();
+        Assert.Subset(waits.Select(w => w.Resource.Name).ToHashSet(), dependencies.ToHashSet());
+        Assert.All(waits, w => Assert.Equal(WaitType.WaitUntilHealthy, w.WaitType));
+    }
+
+    [Fact]
+    public void Redis_and_PostgreSQL_are_the_local_executable_servers_in_run_mode()
+    {
+        Assert.IsType<RedisServerResource>(_builder.Resources.Single(r => r.Name == "redis"));
+        var postgres = Resource<LocalPostgresServerResource>("postgres");
+        var messages = Resource<LocalPostgresDatabaseResource>("messages");
+
+        Assert.Same(postgres, messages.Parent);
+        Assert.Equal("messages", messages.DatabaseName);
+        Assert.Contains(_builder.Resources.OfType<ExecutableResource>(), r => r.Name == "postgres-init");
+        Assert.Contains(postgres.Annotations.OfType<WaitAnnotation>(), w => w.Resource.Name == "postgres-init" && w.WaitType == WaitType.WaitForCompletion);
+    }
+
+    [Fact]
+    public async Task The_services_connect_to_messages_as_its_owner_role_not_as_the_superuser()
+    {
+        var messages = Resource<LocalPostgresDatabaseResource>("messages");
+        var environment = await EnvironmentOf("api");
+
+        Assert.Same(messages, Assert.IsAssignableFrom<ConnectionStringReference>(environment["ConnectionStrings__messages"]).Resource);
+        Assert.Equal("messages_owner", messages.OwnerRole);
+        Assert.Contains("Username=messages_owner;", messages.ConnectionStringExpression.ValueExpression, StringComparison.Ordinal);
+        Assert.DoesNotContain($"Username={LocalPostgresServerResource.SuperUser};", messages.ConnectionStringExpression.ValueExpression, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("api")]
+    [InlineData("streamer")]
+    [InlineData("web")]
+    public async Task Every_project_gets_the_signing_key_parameter_a_secret(string project)
+    {
+        var environment = await EnvironmentOf(project);
+
+        var key = Assert.IsType<ParameterResource>(environment["Auth__SigningKey"]);
+        Assert.Equal("auth-signing-key", key.Name);
+        Assert.True(key.Secret);
+    }
+
+    [Fact]
+    public void Project_resources_point_at_the_repository_projects()
+    {
+        foreach (var (name, folder) in new[] { ("api", "Api"), ("streamer", "Streamer"), ("web", "Web") })
+        {
+            var path = Resource<ProjectResource>(name).GetProjectMetadata().ProjectPath;
+            Assert.EndsWith(Path.Combine(folder, $"{folder}.csproj"), path, StringComparison.Ordinal);
+            Assert.True(File.Exists(path), path);
+        }
+    }
+
+    private T Resource<T>(string name) where T : IResource => Assert.IsType<T>(_builder.Resources.Single(r => r.Name == name));
+
+    // The environment the project's callbacks write, unresolved: values are references (parameters, connection strings, endpoints).
+    private async Task<Dictionary<string, object>> EnvironmentOf(string project)
+    {
+        var environment = new Dictionary<string, object>();
+        var context = new EnvironmentCallbackContext(_builder.ExecutionContext, Resource<ProjectResource>(project), environment);
+        foreach (var callback in Resource<ProjectResource>(project).Annotations.OfType<EnvironmentCallbackAnnotation>())
+        {
+            await callback.Callback(context);
+        }
+        return environment;
     }
 }

@@ -7,8 +7,8 @@ namespace AiStreaming.Tests.Deploy;
 /// <summary>Where the deployment files of the repository are, and schema validation against the vendored schemas.</summary>
 internal static class DeployFiles
 {
-    /// <summary>The repository root (the AppHost project's parent folder).</summary>
-    public static string RepositoryRoot => AiStreaming.AppHost.Hosting.AppHostMetadata.RepositoryRoot;
+    /// <summary>The repository root (the parent of the AppHost project folder).</summary>
+    public static string RepositoryRoot { get; } = Path.GetDirectoryName(Projects.AppHost.ProjectPath)!;
 
     /// <summary>The <c>infra/</c> folder of Bicep files azd provisions.</summary>
     public static string InfraDirectory => Path.Combine(RepositoryRoot, "infra");

@@ -8,7 +8,7 @@ namespace AiStreaming.Tests.Api.Data;
 
 /// <summary>
 /// The startup migrator (Evolve, checksums in <c>changelog</c>): creates a missing database, applies each migration once,
-/// however many Apis start, and adopts a database migrated by the former migrator.
+/// however many Apis start.
 /// </summary>
 [Collection(ServersCollection.Name)]
 public class MigrationTests(ServersFixture servers)
@@ -75,45 +75,6 @@ public class MigrationTests(ServersFixture servers)
 
             Assert.Equal(SchemaMigrator.Versions(), (await ReadAppliedAsync(database.ConnectionString)).Select(m => m.Version));
             await http.CreateConversationAsync();
-        }
-        finally
-        {
-            await DropDatabaseAsync(database);
-        }
-    }
-
-    [Fact]
-    public async Task A_database_migrated_by_the_former_migrator_is_adopted_without_running_its_scripts_again()
-    {
-        var database = NewDatabaseName();
-        await CreateDatabaseAsync(database);
-        try
-        {
-            // What the former migrator left: the schema of every version, and schema_migrations listing them.
-            await using (var connection = new NpgsqlConnection(database.ConnectionString))
-            {
-                await connection.OpenAsync();
-                var assembly = typeof(SchemaMigrator).Assembly;
-                foreach (var resource in assembly.GetManifestResourceNames().Where(n => n.StartsWith(SchemaMigrator.ResourcePrefix, StringComparison.Ordinal)).Order())
-                {
-                    using var reader = new StreamReader(assembly.GetManifestResourceStream(resource)!);
-                    await using var apply = new NpgsqlCommand(await reader.ReadToEndAsync(), connection);
-                    await apply.ExecuteNonQueryAsync();
-                }
-                await using var record = new NpgsqlCommand(
-                    $"CREATE TABLE schema_migrations (version int PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now()); INSERT INTO schema_migrations (version) SELECT unnest(@versions)",
-                    connection);
-                record.Parameters.AddWithValue("versions", SchemaMigrator.Versions().ToArray());
-                await record.ExecuteNonQueryAsync();
-            }
-
-            await using var api = new ApiFactory(servers, messagesConnectionString: database.ConnectionString);
-            var http = api.CreateClient();
-
-            Assert.Empty(await ReadAppliedAsync(database.ConnectionString));
-            var id = await http.CreateConversationAsync();
-            var accepted = await http.PostAcceptedAsync(id, "Does the adopted schema work?");
-            Assert.Equal("completed", (await http.WaitUntilEndedAsync(id, accepted.MessageId)).Status);
         }
         finally
         {

@@ -1,3 +1,3 @@
-// Some unit tests measure pacing (the simulated model's tokens per second) and the Deploy tests run the Bicep CLI: on a
-// 2-core machine shared with other work, run collections one at a time so the timings hold.
-[assembly: CollectionBehavior(DisableTestParallelization = true)]
+// Unit tests share no server, port, file or clock (time-dependent code runs on FakeTimeProvider): test classes run in
+// parallel. The one process they start, the Bicep CLI, runs in its own non-parallel collection (Deploy/BicepCollection.cs).
+[assembly: CollectionBehavior(DisableTestParallelization = false)]

@@ -7,6 +7,7 @@ namespace AiStreaming.Tests.Deploy;
 /// The Bicep under infra/ compiles with the Bicep CLI without errors or warnings (linter included), and the compiled
 /// templates give each app the replicas, scaling, affinity, ingress and settings the services need.
 /// </summary>
+[Collection(BicepCollection.Name)]
 public sealed class BicepTests(BicepFixture bicep) : IClassFixture<BicepFixture>
 {
     [Fact]

@@ -1,5 +1,6 @@
 using AiStreaming.Channels;
 using AiStreaming.Streamer.Channels;
+using Microsoft.Extensions.Time.Testing;
 using static AiStreaming.Tests.Channels.EventFactory;
 
 namespace AiStreaming.Tests.Streamer;
@@ -101,7 +102,7 @@ public class SubscriberBufferTests
     [Fact]
     public void Writes_report_stale_once_the_oldest_event_waited_past_the_bound()
     {
-        var time = new ManualTime();
+        var time = new FakeTimeProvider();
         var buffer = new SubscriberBuffer(capacity: 8, maxCoalescedChars: 100, staleAfter: TimeSpan.FromSeconds(5), time);
         buffer.Write(Delta(1, "a"));
         time.Advance(TimeSpan.FromSeconds(4));
@@ -141,17 +142,6 @@ public class SubscriberBufferTests
         Assert.Equal(4, completed.Offset);
         Assert.True(buffer.TryRead(merge: true, out var last));
         Assert.Equal(("d", (long?)null), (last.DeltaText, last.FromOffset));
-    }
-
-    private sealed class ManualTime : TimeProvider
-    {
-        private long _ticks;
-
-        public override long TimestampFrequency => TimeSpan.TicksPerSecond;
-
-        public override long GetTimestamp() => _ticks;
-
-        public void Advance(TimeSpan by) => _ticks += by.Ticks;
     }
 
     private static List<ChannelEvent> Drain(SubscriberBuffer buffer)

@@ -1,11 +1,12 @@
 using AiStreaming.Api.Generation;
+using Microsoft.Extensions.Time.Testing;
 
 namespace AiStreaming.Tests.Api.Generation;
 
 /// <summary>The flush rule of <see cref="DeltaBuffer"/>: every N chunks or T after the oldest pending chunk.</summary>
 public class DeltaBufferTests
 {
-    private static readonly TimeProvider Time = TimeProvider.System;
+    private static readonly TimeProvider Time = new FakeTimeProvider();
 
     // A timestamp `ms` milliseconds after an arbitrary origin.
     private static long At(double ms) => 1_000_000 + (long)(ms * Time.TimestampFrequency / 1000);

@@ -1,6 +1,6 @@
-using System.Diagnostics;
 using AiStreaming.Api.Generation;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
 using Microsoft.SemanticKernel.ChatCompletion;
 
 namespace AiStreaming.Tests.Api.Generation;
@@ -8,8 +8,12 @@ namespace AiStreaming.Tests.Api.Generation;
 /// <summary>The built-in simulated model (<see cref="SimulatedChatCompletionService"/>, <see cref="SimulatedReply"/>).</summary>
 public class SimulatedModelTests
 {
+    // Bounds each wait for a token that is already due (its delay fired on the fake clock); not a measurement.
+    private static readonly TimeSpan Due = TimeSpan.FromSeconds(10);
+
     private static SimulatedChatCompletionService Model(
-        int? seed = 7, double tokensPerSecond = 1_000_000, TimeSpan? timeToFirstToken = null, int minTokens = 60, int maxTokens = 220) =>
+        int? seed = 7, double tokensPerSecond = 1_000_000, TimeSpan? timeToFirstToken = null, int minTokens = 60, int maxTokens = 220,
+        TimeProvider? time = null) =>
         new(Options.Create(new SimulatedModelOptions
         {
             Seed = seed,
@@ -17,7 +21,7 @@ public class SimulatedModelTests
             TimeToFirstToken = timeToFirstToken ?? TimeSpan.Zero,
             MinTokens = minTokens,
             MaxTokens = maxTokens,
-        }));
+        }), time);
 
     private static ChatHistory Prompt(string prompt)
     {
@@ -116,43 +120,54 @@ public class SimulatedModelTests
     }
 
     [Fact]
-    public async Task Streams_no_faster_than_the_time_to_first_token_and_token_rate()
+    public async Task Each_token_comes_no_sooner_than_the_time_to_first_token_then_one_per_token_interval()
     {
-        var model = Model(tokensPerSecond: 100, timeToFirstToken: TimeSpan.FromMilliseconds(100), minTokens: 11, maxTokens: 11);
-        var clock = Stopwatch.StartNew();
+        var time = new FakeTimeProvider();
+        var model = Model(tokensPerSecond: 100, timeToFirstToken: TimeSpan.FromMilliseconds(100), minTokens: 3, maxTokens: 3, time: time);
+        await using var stream = model.GetStreamingChatMessageContentsAsync(Prompt("pace")).GetAsyncEnumerator();
 
-        var chunks = await StreamAsync(model, "pace");
+        // The first token is due 100 ms after the start, each next one 10 ms after the one before (100 tokens/s).
+        foreach (var (before, dueAt) in new[] { (TimeSpan.FromMilliseconds(99), TimeSpan.FromMilliseconds(1)), (TimeSpan.FromMilliseconds(9), TimeSpan.FromMilliseconds(1)), (TimeSpan.FromMilliseconds(9), TimeSpan.FromMilliseconds(1)) })
+        {
+            var next = stream.MoveNextAsync();
+            time.Advance(before);
+            Assert.False(next.IsCompleted);
+            time.Advance(dueAt);
+            Assert.True(await next.AsTask().WaitAsync(Due));
+        }
 
-        Assert.Equal(11, chunks.Count);
-        Assert.True(clock.Elapsed >= TimeSpan.FromMilliseconds(195), $"took {clock.Elapsed.TotalMilliseconds} ms"); // 100 ms + 10 × 10 ms
+        Assert.False(await stream.MoveNextAsync());
     }
 
     [Fact]
-    public async Task Cancelling_before_the_first_token_throws_OperationCanceledException_promptly()
+    public async Task Cancelling_before_the_first_token_throws_OperationCanceledException_without_waiting_for_it()
     {
-        var model = Model(timeToFirstToken: TimeSpan.FromMinutes(1));
-        using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(100));
-        var clock = Stopwatch.StartNew();
+        var time = new FakeTimeProvider();
+        var model = Model(timeToFirstToken: TimeSpan.FromMinutes(1), time: time);
+        using var cts = new CancellationTokenSource();
+        var streaming = StreamAsync(model, "slow start", cts.Token);
+        Assert.False(streaming.IsCompleted);
 
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => StreamAsync(model, "slow start", cts.Token));
+        await cts.CancelAsync();
 
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(2), $"took {clock.Elapsed.TotalMilliseconds} ms");
+        // The fake clock never moves: only the cancellation can end the wait.
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => streaming.WaitAsync(Due));
     }
 
     [Fact]
-    public async Task Cancelling_between_tokens_throws_OperationCanceledException_promptly()
+    public async Task Cancelling_between_tokens_throws_OperationCanceledException_without_waiting_for_the_next()
     {
-        var model = Model(tokensPerSecond: 0.1); // the second token is due 10 s after the first
+        var time = new FakeTimeProvider();
+        var model = Model(tokensPerSecond: 0.1, time: time); // the second token is due 10 s after the first
         using var cts = new CancellationTokenSource();
         await using var stream = model.GetStreamingChatMessageContentsAsync(Prompt("slow tokens"), cancellationToken: cts.Token).GetAsyncEnumerator();
         Assert.True(await stream.MoveNextAsync());
+        var next = stream.MoveNextAsync().AsTask();
+        Assert.False(next.IsCompleted);
 
-        var next = stream.MoveNextAsync();
-        var clock = Stopwatch.StartNew();
         await cts.CancelAsync();
 
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await next);
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(2), $"took {clock.Elapsed.TotalMilliseconds} ms");
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => next.WaitAsync(Due));
     }
 
     [Fact]

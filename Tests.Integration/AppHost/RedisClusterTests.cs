@@ -1,20 +1,31 @@
-using AiStreaming.AppHost.Hosting;
+using AiStreaming.AppHost.LocalServers;
+using AiStreaming.Tests.Aspire;
+using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
+using Aspire.Hosting.Testing;
 using StackExchange.Redis;
 
 namespace AiStreaming.Tests.AppHost;
 
 /// <summary>
-/// The AppHost library's Redis Cluster mode (<c>Redis:Cluster=true</c> or <c>AISTREAMING_REDIS_CLUSTER=1</c>): three masters on
-/// loopback with the single server's password, slots assigned by <c>redis-cli --cluster create</c>.
+/// The local Redis resource's cluster mode (<c>Redis:Cluster=true</c> or <c>AISTREAMING_REDIS_CLUSTER=1</c>): three
+/// masters on loopback with one password, joined by the <c>redis-cluster-create</c> resource, healthy once every slot is served.
 /// </summary>
 public sealed class RedisClusterTests
 {
     [Fact]
-    public async Task The_cluster_starts_with_three_masters_and_serves_XADD_and_PUBLISH_on_a_hash_tagged_channel()
+    public async Task Cluster_mode_forms_three_masters_covering_every_slot_and_serves_a_hash_tagged_channel()
     {
-        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(1));
-        await using var app = await RedisOnlyApp.StartAsync("cluster", ["--Redis:Cluster=true"], cts.Token);
+        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        var builder = TestAppHost.CreateEmpty("--Redis:Cluster=true");
+        builder.AddRedisServer("redis");
+        await using var app = await builder.BuildAsync(cts.Token);
+        await app.StartAsync(cts.Token);
+        await app.ResourceNotifications.WaitForResourceHealthyAsync("redis", cts.Token);
 
+        var create = await app.ResourceNotifications.WaitForResourceAsync(
+            "redis-cluster-create", e => e.Snapshot.State?.Text is { } state && KnownResourceStates.TerminalStates.Contains(state), cts.Token);
+        Assert.Equal(0, create.Snapshot.ExitCode);
         var connectionString = (await app.GetConnectionStringAsync("redis", cts.Token))!;
         var options = ConfigurationOptions.Parse(connectionString);
         Assert.Equal(3, options.EndPoints.Count);
@@ -23,14 +34,20 @@ public sealed class RedisClusterTests
         await using var redis = await ConnectionMultiplexer.ConnectAsync(options);
         var masters = redis.GetServers().Where(s => !s.IsReplica).ToList();
         Assert.Equal(3, masters.Count);
-        Assert.All(masters, s => Assert.Equal(ServerType.Cluster, s.ServerType));
+        foreach (var master in masters)
+        {
+            Assert.Equal(ServerType.Cluster, master.ServerType);
+            var info = ((string?)await master.ExecuteAsync("CLUSTER", "INFO"))!;
+            Assert.Contains("cluster_state:ok", info, StringComparison.Ordinal);
+            Assert.Contains("cluster_slots_assigned:16384", info, StringComparison.Ordinal);
+            Assert.Contains("cluster_slots_ok:16384", info, StringComparison.Ordinal);
+            Assert.Contains("cluster_known_nodes:3", info, StringComparison.Ordinal);
+        }
 
         var channel = $"conv:{Guid.NewGuid():D}";
         var received = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var subscriber = redis.GetSubscriber();
-        await subscriber.SubscribeAsync(RedisChannel.Literal($"ais:{{{channel}}}"), (_, value) => received.TrySetResult(value!));
-        var id = await redis.GetDatabase().StreamAddAsync($"ais:{{{channel}}}:stream", "payload", "hello");
-        Assert.False(id.IsNull);
+        await redis.GetSubscriber().SubscribeAsync(RedisChannel.Literal($"ais:{{{channel}}}"), (_, value) => received.TrySetResult(value!));
+        Assert.False((await redis.GetDatabase().StreamAddAsync($"ais:{{{channel}}}:stream", "payload", "hello")).IsNull);
         Assert.Equal(1, await redis.GetDatabase().StreamLengthAsync($"ais:{{{channel}}}:stream"));
         await redis.GetDatabase().PublishAsync(RedisChannel.Literal($"ais:{{{channel}}}"), "hello");
         Assert.Equal("hello", await received.Task.WaitAsync(cts.Token));

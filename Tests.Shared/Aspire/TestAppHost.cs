@@ -1,5 +1,7 @@
+using System.Reflection;
 using Aspire.Hosting;
 using Aspire.Hosting.Testing;
+using Microsoft.Extensions.Hosting;
 
 namespace AiStreaming.Tests.Aspire;
 
@@ -22,11 +24,24 @@ public static class TestAppHost
     }
 
     /// <summary>An application with no resources yet (add them with the AppHost's <c>AddRedisServer</c>, <c>AddPostgresServer</c>).</summary>
+    /// <remarks>
+    /// Built on the AppHost's assembly, as <see cref="CreateAsync"/> is, for DCP's path (its <c>dcpclipath</c> assembly
+    /// metadata): the public <c>DistributedApplicationTestingBuilder.Create(args)</c> looks for that metadata on the
+    /// assemblies of its callers, and finds none in a test library; the overload that takes the assembly is internal.
+    /// </remarks>
     public static IDistributedApplicationTestingBuilder CreateEmpty(params string[] args)
     {
         AllowUnsecuredTransport();
-        return DistributedApplicationTestingBuilder.Create([$"--LocalServers:DataDirectory={NewDataDirectory()}", .. args]);
+        string[] all = [$"--LocalServers:DataDirectory={NewDataDirectory()}", .. args];
+        Action<DistributedApplicationOptions, HostApplicationBuilderSettings> configure = (_, _) => { };
+        return (IDistributedApplicationTestingBuilder)CreateOnAssembly.Invoke(null, [all, configure, typeof(Projects.AppHost).Assembly])!;
     }
+
+    // DistributedApplicationTestingBuilder.Create(string[], Action<DistributedApplicationOptions, HostApplicationBuilderSettings>, Assembly).
+    private static readonly MethodInfo CreateOnAssembly = typeof(DistributedApplicationTestingBuilder).GetMethod(
+        nameof(DistributedApplicationTestingBuilder.Create), BindingFlags.NonPublic | BindingFlags.Static,
+        [typeof(string[]), typeof(Action<DistributedApplicationOptions, HostApplicationBuilderSettings>), typeof(Assembly)])
+        ?? throw new MissingMethodException(nameof(DistributedApplicationTestingBuilder), "Create(string[], Action<…>, Assembly)");
 
     /// <summary>
     /// A new folder under the system's temporary folder that other users can pass through (<c>0711</c>), so PostgreSQL,

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using AiStreaming.Api.Data;
 using AiStreaming.Tests.Infrastructure;
+using Aspire.Hosting.Testing;
 using Npgsql;
 
 namespace AiStreaming.Tests.Api.Data;
@@ -37,6 +38,7 @@ public class MigrationTests(ServersFixture servers)
     [Fact]
     public async Task Apis_starting_together_on_an_empty_database_apply_each_migration_once()
     {
+        // As the AppHost makes messages: an empty database owned by the services' role, which connects to it.
         var database = NewDatabaseName();
         await CreateDatabaseAsync(database);
         try
@@ -66,7 +68,9 @@ public class MigrationTests(ServersFixture servers)
     public async Task A_missing_database_is_created_at_startup()
     {
         // SchemaMigrator's documented behaviour: "a missing database is created (the AppHost may hand over a server without it)".
-        var database = NewDatabaseName();
+        // Aspire's PostgreSQL container (publish mode) hands over its superuser, who may create databases; the local
+        // server's messages_owner may not, and gets its database from the AppHost.
+        var database = new NpgsqlConnectionStringBuilder(await SuperuserConnectionStringAsync()) { Database = NewDatabaseName().Database };
         try
         {
             await using var api = new ApiFactory(servers, messagesConnectionString: database.ConnectionString);
@@ -85,17 +89,20 @@ public class MigrationTests(ServersFixture servers)
     private NpgsqlConnectionStringBuilder NewDatabaseName() =>
         new(servers.MessagesConnectionString) { Database = $"migrations_{Guid.NewGuid():N}"[..24] };
 
-    private static async Task CreateDatabaseAsync(NpgsqlConnectionStringBuilder database)
+    // The PostgreSQL server's superuser (the services' role, messages_owner, may not create databases).
+    private async Task<string> SuperuserConnectionStringAsync() =>
+        new NpgsqlConnectionStringBuilder((await servers.App.GetConnectionStringAsync("postgres"))!) { Database = "postgres", Pooling = false }.ConnectionString;
+
+    private async Task CreateDatabaseAsync(NpgsqlConnectionStringBuilder database)
     {
-        await using var connection = await OpenMaintenanceConnectionAsync(database);
-        await using var command = new NpgsqlCommand($"CREATE DATABASE \"{database.Database}\"", connection);
+        await using var connection = await OpenMaintenanceConnectionAsync();
+        await using var command = new NpgsqlCommand($"CREATE DATABASE \"{database.Database}\" OWNER \"{database.Username}\"", connection);
         await command.ExecuteNonQueryAsync();
     }
 
-    private static async Task<NpgsqlConnection> OpenMaintenanceConnectionAsync(NpgsqlConnectionStringBuilder database)
+    private async Task<NpgsqlConnection> OpenMaintenanceConnectionAsync()
     {
-        var maintenance = new NpgsqlConnectionStringBuilder(database.ConnectionString) { Database = "postgres", Pooling = false };
-        var connection = new NpgsqlConnection(maintenance.ConnectionString);
+        var connection = new NpgsqlConnection(await SuperuserConnectionStringAsync());
         await connection.OpenAsync();
         return connection;
     }
@@ -115,10 +122,10 @@ public class MigrationTests(ServersFixture servers)
         return applied;
     }
 
-    private static async Task DropDatabaseAsync(NpgsqlConnectionStringBuilder database)
+    private async Task DropDatabaseAsync(NpgsqlConnectionStringBuilder database)
     {
         NpgsqlConnection.ClearAllPools();
-        await using var connection = await OpenMaintenanceConnectionAsync(database);
+        await using var connection = await OpenMaintenanceConnectionAsync();
         await using var command = new NpgsqlCommand($"DROP DATABASE IF EXISTS \"{database.Database}\" WITH (FORCE)", connection);
         await command.ExecuteNonQueryAsync();
     }

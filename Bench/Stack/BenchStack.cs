@@ -68,8 +68,12 @@ public sealed class BenchStack : IAsyncDisposable
         [
             $"--Parameters:auth-signing-key={BenchAuth.NewKey()}",
             $"--LocalServers:DataDirectory={dataDirectory}",
-            // The services' per-request logs would be CPU charged to the hot path; the AppHost's own stay quiet too.
+            // The services' per-request logs would be CPU charged to the hot path; the AppHost's own stay quiet too:
+            // health probes fail by design while services start and stop, and PostgreSQL writes every line to stderr.
+            // A stack that does not become healthy is described with its resources' last log lines instead.
             "--Logging:LogLevel:Default=Warning",
+            "--Logging:LogLevel:Microsoft.Extensions.Diagnostics.HealthChecks=None",
+            "--Logging:LogLevel:AppHost.Resources=None",
         ], cancellationToken);
         var api = builder.CreateResourceBuilder<ProjectResource>("api")
             .WithReplicas(options.ApiReplicas)
@@ -111,7 +115,8 @@ public sealed class BenchStack : IAsyncDisposable
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
-                throw new TimeoutException($"The stack was not healthy within {HealthyTimeout.TotalSeconds:0} s: {Describe(app, apiIds.Concat(streamerIds).Concat(webIds))}");
+                throw new TimeoutException($"The stack was not healthy within {HealthyTimeout.TotalSeconds:0} s: "
+                    + await DescribeAsync(app, apiIds.Concat(streamerIds).Concat(webIds)));
             }
             var stack = new BenchStack(app, dataDirectory, apiIds, streamerIds);
             if (options.ThroughWeb)
@@ -222,10 +227,11 @@ public sealed class BenchStack : IAsyncDisposable
         return [.. ids];
     }
 
+    private static bool Healthy(CustomResourceSnapshot s) =>
+        s.State?.Text == KnownResourceStates.Running && s.HealthStatus == Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Healthy;
+
     private static async Task WaitHealthyAsync(DistributedApplication app, string replicaId, CancellationToken cancellationToken)
     {
-        static bool Healthy(CustomResourceSnapshot s) =>
-            s.State?.Text == KnownResourceStates.Running && s.HealthStatus == Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Healthy;
         if (app.ResourceNotifications.TryGetCurrentState(replicaId, out var current) && Healthy(current.Snapshot))
         {
             return;
@@ -240,9 +246,31 @@ public sealed class BenchStack : IAsyncDisposable
         }
     }
 
-    private static string Describe(DistributedApplication app, IEnumerable<string> replicaIds) =>
-        string.Join(", ", replicaIds.Select(id =>
-            app.ResourceNotifications.TryGetCurrentState(id, out var e) ? $"{id} {e.Snapshot.State?.Text} {e.Snapshot.HealthStatus}" : $"{id} ?"));
+    // Each replica's state and health, and the last log lines of those that are not healthy.
+    private static async Task<string> DescribeAsync(DistributedApplication app, IEnumerable<string> replicaIds)
+    {
+        var logs = app.Services.GetRequiredService<ResourceLoggerService>();
+        var text = new System.Text.StringBuilder();
+        foreach (var id in replicaIds)
+        {
+            var snapshot = app.ResourceNotifications.TryGetCurrentState(id, out var e) ? e.Snapshot : null;
+            text.Append(CultureInfo.InvariantCulture, $"\n  {id}: {snapshot?.State?.Text ?? "?"}, {snapshot?.HealthStatus?.ToString() ?? "no health yet"}");
+            if (snapshot is not null && Healthy(snapshot))
+            {
+                continue;
+            }
+            var lines = new List<string>();
+            await foreach (var batch in logs.GetAllAsync(id))
+            {
+                lines.AddRange(batch.Select(l => l.Content));
+            }
+            foreach (var line in lines.TakeLast(20))
+            {
+                text.Append(CultureInfo.InvariantCulture, $"\n    {line}");
+            }
+        }
+        return text.ToString();
+    }
 
     private static IEnumerable<int> ChildrenOf(int pid)
     {

@@ -6,7 +6,7 @@ namespace AiStreaming.Bench;
 /// <summary>
 /// Command line of the bench: <c>&lt;scenario&gt; [--generations G] [--subscribers S] [--tokens-per-second R] [--api-replicas N]
 /// [--duration 30s] [--warmup 5s] [--connections N] [--slow K] [--protocol json|messagepack] [--transport signalr|sse]
-/// [--through-web] [--env K=V ...] [--json out.json] [--smoke] [--configuration Release|Debug]</c>.
+/// [--through-web] [--env K=V ...] [--json out.json] [--smoke]</c>.
 /// </summary>
 public sealed class BenchOptions
 {
@@ -74,9 +74,13 @@ public sealed class BenchOptions
     /// <summary>Small, exactness-only run for CI (exit code 1 when anything was lost, duplicated or differs).</summary>
     public bool Smoke { get; set; }
 
-    /// <summary>Build configuration of the services to launch; default the Bench's own (Release under <c>dotnet run -c Release</c>).</summary>
-    public string Configuration { get; set; } =
-        typeof(BenchOptions).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration ?? "Release";
+    /// <summary>
+    /// Build configuration of the services Aspire launches: the AppHost's (<c>dotnet run --no-build --configuration</c>
+    /// with the configuration the AppHost assembly was built in), which is the Bench's own, since the Bench builds the
+    /// AppHost and the services (Release under <c>dotnet run -c Release --project Bench</c>).
+    /// </summary>
+    public string Configuration { get; } =
+        typeof(AppHost.LocalServers.LocalRedis).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration ?? "unknown";
 
     /// <summary>Baseline server only: the address to listen on.</summary>
     public string? Urls { get; set; }
@@ -125,7 +129,6 @@ public sealed class BenchOptions
                     break;
                 case "--json": o.JsonPath = Next(a); break;
                 case "--smoke": o.Smoke = true; break;
-                case "--configuration" or "-c": o.Configuration = Next(a); break;
                 case "--urls": o.Urls = Next(a); break;
                 default:
                     if (a.StartsWith('-') || scenarioSet)
@@ -190,6 +193,5 @@ public sealed class BenchOptions
           --env KEY=VALUE        passed to every service (repeatable), e.g. --env Generation__FlushEveryTokens=4
           --json PATH            results file (default bench-results/<scenario>-<timestamp>.json)
           --smoke                small exactness-only run (exit 1 on any loss, duplicate or text difference)
-          --configuration C      build configuration of the launched services (default: the Bench's own)
         """;
 }

@@ -95,14 +95,7 @@ public static partial class LocalPostgres
             throw new InvalidOperationException("PostgreSQL was not found under /usr/lib/postgresql/*/bin: install it with `apt-get install postgresql` (scripts/install-deps.sh).");
         }
         var asRoot = OperatingSystem.IsLinux() && Environment.UserName == "root";
-        var data = LocalDataDirectory.For(builder, name);
-        if (asRoot && OperatingSystem.IsLinux() && !LocalDataDirectory.IsReachableByOtherUsers(data))
-        {
-            // PostgreSQL runs as the postgres user, who cannot get through a private folder (a clone under /root, say).
-            var parent = Directory.CreateTempSubdirectory("aistreaming-").FullName;
-            File.SetUnixFileMode(parent, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute);
-            data = Directory.CreateDirectory(Path.Combine(parent, name)).FullName;
-        }
+        var data = LocalDataDirectory.For(builder, name, otherUser: asRoot);
         // As root the server runs as postgres: setpriv execs (no process in between), so DCP's signals reach PostgreSQL.
         string[] asPostgres = asRoot ? ["--reuid=postgres", "--regid=postgres", "--init-groups", "--"] : [];
 
@@ -186,7 +179,7 @@ public static partial class LocalPostgres
                 DO $$ BEGIN
                   IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{database.OwnerRole}') THEN CREATE ROLE {database.OwnerRole}; END IF;
                 END $$;
-                ALTER ROLE {database.OwnerRole} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD {password};
+                ALTER ROLE {database.OwnerRole} LOGIN NOSUPERUSER CREATEDB NOCREATEROLE PASSWORD {password};
                 """, cancellationToken).ConfigureAwait(false);
             await using var exists = new NpgsqlCommand("SELECT 1 FROM pg_database WHERE datname = @name", connection);
             exists.Parameters.AddWithValue("name", database.DatabaseName);

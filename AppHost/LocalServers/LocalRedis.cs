@@ -10,13 +10,15 @@ namespace AiStreaming.AppHost.LocalServers;
 /// A Redis server run from Debian's <c>redis-server</c> as an executable resource: loopback only, no persistence
 /// (<c>save ""</c>, <c>appendonly no</c>, so a restart loses every key, as the outage tests want), a generated password
 /// from the secret parameter <c>{name}-password</c>, written to <c>redis.conf</c> in its data folder rather than on
-/// the command line.
+/// the command line. As root it runs as Debian's <c>redis</c> user (through <c>setpriv</c>, which execs, so DCP signals
+/// Redis itself), never as root.
 /// </summary>
 /// <param name="name">Resource name; referencing projects get <c>ConnectionStrings__{name}</c>.</param>
+/// <param name="command">The program DCP starts: <c>setpriv</c> as root, else <c>redis-server</c>.</param>
 /// <param name="workingDirectory">The data folder: <c>redis.conf</c>, and <c>nodes.conf</c> in a cluster.</param>
 /// <param name="password">The <c>requirepass</c> (and <c>masterauth</c>) password.</param>
-public sealed class RedisServerResource(string name, string workingDirectory, ParameterResource password)
-    : ExecutableResource(name, "redis-server", workingDirectory), IResourceWithConnectionString
+public sealed class RedisServerResource(string name, string command, string workingDirectory, ParameterResource password)
+    : ExecutableResource(name, command, workingDirectory), IResourceWithConnectionString
 {
     /// <summary>The endpoint name of the Redis port.</summary>
     public const string EndpointName = "tcp";
@@ -88,15 +90,24 @@ public static class LocalRedis
 
     private static IResourceBuilder<RedisServerResource> AddNode(this IDistributedApplicationBuilder builder, string name, ParameterResource password)
     {
-        var directory = LocalDataDirectory.For(builder, name);
+        var asRedisUser = OperatingSystem.IsLinux() && Environment.UserName == "root" && File.ReadLines("/etc/passwd").Any(l => l.StartsWith("redis:", StringComparison.Ordinal));
+        var directory = LocalDataDirectory.For(builder, name, otherUser: asRedisUser);
         // A cluster is formed anew each run: a nodes.conf of an earlier run names ports that are gone.
         File.Delete(Path.Combine(directory, "nodes.conf"));
         var cluster = IsClusterRequested(builder);
-        var resource = new RedisServerResource(name, directory, password);
+        // As root, Redis runs as the redis user (Debian's package creates it): its folder and config are handed to it.
+        var resource = new RedisServerResource(name, asRedisUser ? "setpriv" : "redis-server", directory, password);
         return builder.AddResource(resource)
             .WithEndpoint(name: RedisServerResource.EndpointName, scheme: "tcp", isProxied: false)
             .WithArgs(context =>
             {
+                if (asRedisUser)
+                {
+                    foreach (var arg in new[] { "--reuid=redis", "--regid=redis", "--init-groups", "--", "redis-server" })
+                    {
+                        context.Args.Add(arg);
+                    }
+                }
                 context.Args.Add(Path.Combine(directory, "redis.conf"));
                 context.Args.Add("--port");
                 context.Args.Add(resource.PrimaryEndpoint.Property(EndpointProperty.TargetPort));
@@ -114,6 +125,11 @@ public static class LocalRedis
                 if (!OperatingSystem.IsWindows())
                 {
                     File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+                }
+                if (asRedisUser)
+                {
+                    using var chown = System.Diagnostics.Process.Start("chown", ["-R", "redis:redis", directory]);
+                    await chown.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
                 }
             });
     }

@@ -6,7 +6,7 @@ using AiStreaming.Channels.Security;
 namespace AiStreaming.Bench.Clients;
 
 /// <summary>
-/// The bench's identity: it starts the stack with a signing key of its own (<c>--Auth:SigningKey</c> to the AppHost) and
+/// The bench's identity: it starts the stack with a signing key of its own (the AppHost's <c>auth-signing-key</c> parameter, <c>--Parameters:auth-signing-key</c>) and
 /// mints what Web and the Api would hand a signed-in user: a user token (the bearer Web adds to proxied requests) and
 /// subscription tokens, both valid for an hour so no run outlives them. One user, <c>bench</c>; the stack's per-user
 /// limits are raised for the run (<see cref="LimitsEnvironment"/>), since all load comes from that one user.

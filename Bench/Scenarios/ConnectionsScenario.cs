@@ -33,9 +33,9 @@ public static class ConnectionsScenario
             Console.Error.WriteLine($"  warning: {n} connections need about {n + 200} file descriptors; ulimit -n is {OpenFilesLimit("self")}");
         }
         await using var stack = await BenchProgram.StartStackAsync(options, null, cancellationToken);
-        var streamerPid = stack.ProcessId("streamer-0") ?? throw new InvalidOperationException("streamer#0 is not running.");
+        var streamerPid = stack.StreamerProcessId(0);
         result.Extra["ulimit -n (streamer)"] = OpenFilesLimit(streamerPid.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        var uri = options.ThroughWeb ? stack.App.GetEndpoint("web") : stack.App.GetEndpoint("streamer-0");
+        var uri = options.ThroughWeb ? stack.WebUri : stack.StreamerUris[0];
         var channels = Enumerable.Range(0, Math.Max(1, n / PerChannel)).Select(_ => $"conv:{Guid.NewGuid():D}").ToArray();
 
         await Task.Delay(TimeSpan.FromSeconds(2), cancellationToken);

@@ -30,8 +30,8 @@ public static class SlowReadersScenario
         result.Parameters["K"] = k.ToString(CultureInfo.InvariantCulture);
         result.Parameters["phase1"] = $"{phase1.TotalSeconds}s";
         await using var stack = await BenchProgram.StartStackAsync(options, null, cancellationToken);
-        var target = options.ThroughWeb ? stack.App.GetEndpoint("web") : stack.App.GetEndpoint("streamer-0");
-        var streamerPid = stack.ProcessId("streamer-0") ?? throw new InvalidOperationException("streamer#0 is not running.");
+        var target = options.ThroughWeb ? stack.WebUri : stack.StreamerUris[0];
+        var streamerPid = stack.StreamerProcessId(0);
 
         await using var load = new GenerationLoad(stack, options, g, 1);
         await load.SetUpAsync((_, channel, tally) =>

@@ -67,10 +67,9 @@ public class MigrationTests(ServersFixture servers)
     [Fact]
     public async Task A_missing_database_is_created_at_startup()
     {
-        // SchemaMigrator's documented behaviour: "a missing database is created (the AppHost may hand over a server without it)".
-        // Aspire's PostgreSQL container (publish mode) hands over its superuser, who may create databases; the local
-        // server's messages_owner may not, and gets its database from the AppHost.
-        var database = new NpgsqlConnectionStringBuilder(await SuperuserConnectionStringAsync()) { Database = NewDatabaseName().Database };
+        // SchemaMigrator's documented behaviour: "a missing database is created (the AppHost may hand over a server without it)",
+        // by the services' own role (messages_owner may create databases, docs/security.md).
+        var database = NewDatabaseName();
         try
         {
             await using var api = new ApiFactory(servers, messagesConnectionString: database.ConnectionString);
@@ -89,7 +88,7 @@ public class MigrationTests(ServersFixture servers)
     private NpgsqlConnectionStringBuilder NewDatabaseName() =>
         new(servers.MessagesConnectionString) { Database = $"migrations_{Guid.NewGuid():N}"[..24] };
 
-    // The PostgreSQL server's superuser (the services' role, messages_owner, may not create databases).
+    // The PostgreSQL server's superuser: creates and drops the tests' databases whoever the Api connects as.
     private async Task<string> SuperuserConnectionStringAsync() =>
         new NpgsqlConnectionStringBuilder((await servers.App.GetConnectionStringAsync("postgres"))!) { Database = "postgres", Pooling = false }.ConnectionString;
 

@@ -75,8 +75,8 @@ public sealed class ApiFactory(
     }
 
     /// <summary>
-    /// The host environment: <c>Development</c> by default, as the AppHost runs the Api
-    /// (<c>AppHost/Hosting/Runtime/ProjectDriver.cs</c>).
+    /// The host environment: <c>Development</c> by default, as the AppHost runs the Api (its launch profile,
+    /// <c>Api/Properties/launchSettings.json</c>).
     /// </summary>
     public string Environment { get; init; } = "Development";
 

@@ -10,18 +10,10 @@ namespace AiStreaming.Tests.AppHost;
 /// The application model <c>AppHost/Program.cs</c> composes in run mode, read from the testing builder's resources
 /// without starting anything: replicas, health checks, endpoints, references and waits.
 /// </summary>
-public sealed class ApplicationModelTests : IAsyncLifetime
+public sealed class ApplicationModelTests(ApplicationModelFixture model) : IClassFixture<ApplicationModelFixture>
 {
     private static readonly string[] Projects = ["api", "streamer", "web"];
-    private IDistributedApplicationTestingBuilder _builder = null!;
-
-    public async Task InitializeAsync()
-    {
-        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(1));
-        _builder = await TestAppHost.CreateAsync(cts.Token);
-    }
-
-    public async Task DisposeAsync() => await _builder.DisposeAsync();
+    private readonly IDistributedApplicationTestingBuilder _builder = model.Builder;
 
     [Theory]
     [InlineData("api", 2)]
@@ -137,4 +129,19 @@ public sealed class ApplicationModelTests : IAsyncLifetime
         }
         return environment;
     }
+}
+
+/// <summary>The AppHost composed once for <see cref="ApplicationModelTests"/> (<c>TestAppHost.CreateAsync</c>), never built or started.</summary>
+public sealed class ApplicationModelFixture : IAsyncLifetime
+{
+    /// <summary>The testing builder after <c>AppHost/Program.cs</c> added its resources.</summary>
+    public IDistributedApplicationTestingBuilder Builder { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+        Builder = await TestAppHost.CreateAsync(cts.Token);
+    }
+
+    public async Task DisposeAsync() => await Builder.DisposeAsync();
 }

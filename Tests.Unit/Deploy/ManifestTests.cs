@@ -9,29 +9,10 @@ namespace AiStreaming.Tests.Deploy;
 /// started). In publish mode Redis and PostgreSQL are Aspire's container resources (<c>AddRedis</c>, <c>AddPostgres</c>),
 /// not the local executables of run mode. The manifest is checked against Aspire's published schema (aspire-8.0.json, vendored).
 /// </summary>
-public sealed class ManifestTests : IAsyncLifetime
+public sealed class ManifestTests(ManifestFixture published) : IClassFixture<ManifestFixture>
 {
-    private readonly string _folder = Directory.CreateTempSubdirectory("aistreaming-manifest-").FullName;
-    private JsonElement _manifest;
-
-    /// <summary>Publishes the manifest the way <c>dotnet run --project AppHost -- --publisher manifest --output-path …</c> does.</summary>
-    public async Task InitializeAsync()
-    {
-        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(1));
-        var path = Path.Combine(_folder, "aspire-manifest.json");
-        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>(
-            ["--publisher", "manifest", "--output-path", path], cts.Token);
-        await using var app = await builder.BuildAsync(cts.Token);
-        await app.RunAsync(cts.Token);
-        using var document = JsonDocument.Parse(await File.ReadAllTextAsync(path, cts.Token));
-        _manifest = document.RootElement.Clone();
-    }
-
-    public Task DisposeAsync()
-    {
-        Directory.Delete(_folder, recursive: true);
-        return Task.CompletedTask;
-    }
+    private readonly string _folder = published.Folder;
+    private readonly JsonElement _manifest = published.Manifest;
 
     [Fact]
     public void Manifest_is_valid_against_the_aspire_8_schema()
@@ -137,4 +118,33 @@ public sealed class ManifestTests : IAsyncLifetime
     private JsonElement Resource(string name) => _manifest.GetProperty("resources").GetProperty(name);
 
     private JsonElement Input(string parameter) => Resource(parameter).GetProperty("inputs").GetProperty("value");
+}
+
+/// <summary>The manifest published once for <see cref="ManifestTests"/>, in a temporary folder removed afterwards.</summary>
+public sealed class ManifestFixture : IAsyncLifetime
+{
+    /// <summary>The folder holding <c>aspire-manifest.json</c> (project paths in it are relative to this folder).</summary>
+    public string Folder { get; } = Directory.CreateTempSubdirectory("aistreaming-manifest-").FullName;
+
+    /// <summary>The manifest's root object.</summary>
+    public JsonElement Manifest { get; private set; }
+
+    /// <summary>Publishes the manifest the way <c>dotnet run --project AppHost -- --publisher manifest --output-path …</c> does.</summary>
+    public async Task InitializeAsync()
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+        var path = Path.Combine(Folder, "aspire-manifest.json");
+        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>(
+            ["--publisher", "manifest", "--output-path", path], cts.Token);
+        await using var app = await builder.BuildAsync(cts.Token);
+        await app.RunAsync(cts.Token);
+        using var document = JsonDocument.Parse(await File.ReadAllTextAsync(path, cts.Token));
+        Manifest = document.RootElement.Clone();
+    }
+
+    public Task DisposeAsync()
+    {
+        Directory.Delete(Folder, recursive: true);
+        return Task.CompletedTask;
+    }
 }

@@ -12,7 +12,7 @@ namespace AiStreaming.Tests.AppHost;
 /// </summary>
 public sealed class ApplicationModelTests(ApplicationModelFixture model) : IClassFixture<ApplicationModelFixture>
 {
-    private static readonly string[] Projects = ["api", "streamer", "web"];
+    private static readonly string[] ProjectNames = ["api", "streamer", "web"];
     private readonly IDistributedApplicationTestingBuilder _builder = model.Builder;
 
     [Theory]
@@ -43,7 +43,7 @@ public sealed class ApplicationModelTests(ApplicationModelFixture model) : IClas
     [Fact]
     public void Only_web_has_external_endpoints()
     {
-        foreach (var project in Projects)
+        foreach (var project in ProjectNames)
         {
             var endpoints = Resource<ProjectResource>(project).Annotations.OfType<EndpointAnnotation>().ToList();
             Assert.NotEmpty(endpoints);

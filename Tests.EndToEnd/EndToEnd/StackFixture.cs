@@ -167,6 +167,14 @@ public sealed class StackFixture : IAsyncLifetime
     /// <summary>Runs a resource command (<see cref="KnownResourceCommands"/>, e.g. stop and start of <c>redis</c>), failing the test if it fails.</summary>
     public Task CommandAsync(string resourceId, string command) => App.CommandAsync(resourceId, command);
 
+    /// <summary>Starts the stopped <c>redis</c> resource again and waits until it is healthy (on a cluster: until the cluster is whole again).</summary>
+    public async Task StartRedisAsync()
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+        await App.CommandAsync("redis", KnownResourceCommands.StartCommand, cts.Token);
+        await App.ResourceNotifications.WaitForResourceHealthyAsync("redis", cts.Token);
+    }
+
     /// <summary>The server process id of one replica (or of <c>redis</c>) while it runs.</summary>
     public int? ProcessIdOf(string replicaId) => App.ServerProcessId(replicaId);
 }

@@ -10,13 +10,15 @@ namespace AiStreaming.AppHost.LocalServers;
 /// A Redis server run from Debian's <c>redis-server</c> as an executable resource: loopback only, no persistence
 /// (<c>save ""</c>, <c>appendonly no</c>, so a restart loses every key, as the outage tests want), a generated password
 /// from the secret parameter <c>{name}-password</c>, written to <c>redis.conf</c> in its data folder rather than on
-/// the command line.
+/// the command line. When the AppHost runs as root the server runs as the <c>redis</c> user (a shell hands it its data
+/// folder, then execs <c>setpriv</c>, which execs <c>redis-server</c>: DCP's signals reach Redis itself).
 /// </summary>
 /// <param name="name">Resource name; referencing projects get <c>ConnectionStrings__{name}</c>.</param>
+/// <param name="command">The program DCP starts: <c>/bin/sh</c> as root, else <c>redis-server</c>.</param>
 /// <param name="workingDirectory">The data folder: <c>redis.conf</c>, and <c>nodes.conf</c> in a cluster.</param>
 /// <param name="password">The <c>requirepass</c> (and <c>masterauth</c>) password.</param>
-public sealed class RedisServerResource(string name, string workingDirectory, ParameterResource password)
-    : ExecutableResource(name, "redis-server", workingDirectory), IResourceWithConnectionString
+public sealed class RedisServerResource(string name, string command, string workingDirectory, ParameterResource password)
+    : ExecutableResource(name, command, workingDirectory), IResourceWithConnectionString
 {
     /// <summary>The endpoint name of the Redis port.</summary>
     public const string EndpointName = "tcp";
@@ -88,17 +90,37 @@ public static class LocalRedis
 
     private static IResourceBuilder<RedisServerResource> AddNode(this IDistributedApplicationBuilder builder, string name, ParameterResource password)
     {
+        var asRoot = OperatingSystem.IsLinux() && Environment.UserName == "root";
         var directory = LocalDataDirectory.For(builder, name);
+        if (asRoot && OperatingSystem.IsLinux() && !LocalDataDirectory.IsReachableByOtherUsers(directory))
+        {
+            // Redis runs as the redis user, who cannot get through a private folder (a clone under /root, say).
+            var parent = Directory.CreateTempSubdirectory("aistreaming-").FullName;
+            File.SetUnixFileMode(parent, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute);
+            directory = Directory.CreateDirectory(Path.Combine(parent, name)).FullName;
+        }
         // A cluster is formed anew each run: a nodes.conf of an earlier run names ports that are gone.
         File.Delete(Path.Combine(directory, "nodes.conf"));
         var cluster = IsClusterRequested(builder);
-        var resource = new RedisServerResource(name, directory, password);
+        var resource = new RedisServerResource(name, asRoot ? "/bin/sh" : "redis-server", directory, password);
         return builder.AddResource(resource)
             .WithEndpoint(name: RedisServerResource.EndpointName, scheme: "tcp", isProxied: false)
             .WithArgs(context =>
             {
-                context.Args.Add(Path.Combine(directory, "redis.conf"));
-                context.Args.Add("--port");
+                if (asRoot)
+                {
+                    // sh -c SCRIPT $0=folder $1=port: the redis user gets the folder (nodes.conf) and redis.conf, then
+                    // each program execs the next, so the process DCP started becomes redis-server.
+                    context.Args.Add("-c");
+                    context.Args.Add("chown redis:redis \"$0\" \"$0/redis.conf\" && exec setpriv --reuid=redis --regid=redis --init-groups -- "
+                        + "redis-server \"$0/redis.conf\" --port \"$1\"");
+                    context.Args.Add(directory);
+                }
+                else
+                {
+                    context.Args.Add(Path.Combine(directory, "redis.conf"));
+                    context.Args.Add("--port");
+                }
                 context.Args.Add(resource.PrimaryEndpoint.Property(EndpointProperty.TargetPort));
             })
             .OnBeforeResourceStarted(async (redis, _, cancellationToken) =>

@@ -65,7 +65,7 @@ public class FailoverMatrixTests(StackFixture stack, BrowserFixture browser, ITe
             await clients[0].Transcript.WaitUntilAsync(t => t.TextLength(messageId) > 40, ReplyTimeout, "the reply to be under way");
 
             var stoppedAt = DateTime.UtcNow;
-            await stack.CommandAsync("redis", KnownResourceCommands.StopCommand);
+            await stack.StopRedisAsync();
             try
             {
                 // Every kind is told (the `reconnecting` frame; the target of 2 s is measured, not asserted). Redis

@@ -1,5 +1,4 @@
 using AiStreaming.Channels;
-using Aspire.Hosting.ApplicationModel;
 
 namespace AiStreaming.Tests.EndToEnd;
 
@@ -77,7 +76,7 @@ public class FaultTests(StackFixture stack)
         await hub.Transcript.WaitUntilAsync(t => t.TextLength(messageId) > 40, ReplyTimeout, "the reply to be under way");
 
         var streamedBeforeRestart = hub.Transcript.Text(messageId);
-        await stack.CommandAsync("redis", KnownResourceCommands.StopCommand);
+        await stack.StopRedisAsync();
         await stack.StartRedisAsync();
         var restartedAt = DateTime.UtcNow;
 

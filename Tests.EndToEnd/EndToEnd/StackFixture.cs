@@ -67,6 +67,7 @@ public sealed class StackFixture : IAsyncLifetime
             .WithEnvironment("StreamerSecurity__MaxConnectionsPerUser", "1000")
             .WithEnvironment("StreamerSecurity__MaxSubscriptionsPerUser", "1000");
         IsRedisCluster = LocalRedis.IsClusterRequested(builder);
+        RedisNodes = [.. builder.Resources.OfType<RedisServerResource>().Select(r => r.Name)];
         _app = await builder.BuildAsync(cts.Token);
         await _app.StartAsync(cts.Token);
         await _app.ResourceNotifications.WaitForResourceHealthyAsync("web", cts.Token);
@@ -167,12 +168,31 @@ public sealed class StackFixture : IAsyncLifetime
     /// <summary>Runs a resource command (<see cref="KnownResourceCommands"/>, e.g. stop and start of <c>redis</c>), failing the test if it fails.</summary>
     public Task CommandAsync(string resourceId, string command) => App.CommandAsync(resourceId, command);
 
-    /// <summary>Starts the stopped <c>redis</c> resource again and waits until it is healthy (on a cluster: until the cluster is whole again).</summary>
+    /// <summary>The Redis servers' resource names: <c>redis</c>, and on a cluster its other masters (<c>redis-node-1</c>, …).</summary>
+    public IReadOnlyList<string> RedisNodes { get; private set; } = [];
+
+    /// <summary>A Redis outage: stops every Redis server (each master of a cluster, so every channel's shard is gone).</summary>
+    public async Task StopRedisAsync()
+    {
+        foreach (var node in RedisNodes)
+        {
+            await App.CommandAsync(node, KnownResourceCommands.StopCommand);
+        }
+    }
+
+    /// <summary>Ends <see cref="StopRedisAsync"/>'s outage: starts every Redis server again (without its data) and waits until
+    /// each is healthy (<c>redis</c> only once the cluster is whole again).</summary>
     public async Task StartRedisAsync()
     {
         using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(1));
-        await App.CommandAsync("redis", KnownResourceCommands.StartCommand, cts.Token);
-        await App.ResourceNotifications.WaitForResourceHealthyAsync("redis", cts.Token);
+        foreach (var node in RedisNodes)
+        {
+            await App.CommandAsync(node, KnownResourceCommands.StartCommand, cts.Token);
+        }
+        foreach (var node in RedisNodes)
+        {
+            await App.ResourceNotifications.WaitForResourceHealthyAsync(node, cts.Token);
+        }
     }
 
     /// <summary>The server process id of one replica (or of <c>redis</c>) while it runs.</summary>

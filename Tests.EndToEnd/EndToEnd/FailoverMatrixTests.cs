@@ -170,8 +170,10 @@ public class FailoverMatrixTests(StackFixture stack, BrowserFixture browser, ITe
             }
             foreach (var replica in stack.StreamerIds.Concat(stack.ApiIds))
             {
+                var before = stack.ProcessIdOf(replica);
                 await stack.CommandAsync(replica, KnownResourceCommands.RestartCommand);
-                await stack.App.WaitForReplicaAsync(replica, ReplicaExtensions.IsHealthy);
+                // Healthy as a new process: right after the command the snapshot may still be the old one's.
+                await stack.App.WaitForReplicaAsync(replica, s => ReplicaExtensions.IsHealthy(s) && stack.ProcessIdOf(replica) is { } pid && pid != before);
                 output.WriteLine($"{replica} restarted at {DateTime.UtcNow:HH:mm:ss.fff}");
             }
             await rolling.CancelAsync();

@@ -77,12 +77,13 @@ public sealed class StackFixture : IAsyncLifetime
             builder.CreateResourceBuilder(project).WithEnvironment("OTEL_EXPORTER_OTLP_ENDPOINT", "");
         }
         IsRedisCluster = LocalRedis.IsClusterRequested(builder);
-        RedisNodes = [.. builder.Resources.OfType<RedisServerResource>().Select(r => r.Name)];
+        var redisServers = builder.Resources.OfType<RedisServerResource>().Select(r => r.Name).ToList();
         _app = await builder.BuildAsync(cts.Token);
         await _app.StartAsync(cts.Token);
         await _app.ResourceNotifications.WaitForResourceHealthyAsync("web", cts.Token);
         StreamerIds = await _app.ReplicaIdsAsync("streamer", cts.Token);
         ApiIds = await _app.ReplicaIdsAsync("api", cts.Token);
+        RedisNodes = [.. (await Task.WhenAll(redisServers.Select(name => _app.ReplicaIdsAsync(name, cts.Token)))).SelectMany(ids => ids)];
         WebUri = _app.GetEndpoint("web");
         Session = await WebSession.SignInAsync(WebUri, "e2e");
         MessagesConnectionString = (await _app.GetConnectionStringAsync("messages", cts.Token))!;
@@ -178,7 +179,7 @@ public sealed class StackFixture : IAsyncLifetime
     /// <summary>Runs a resource command (<see cref="KnownResourceCommands"/>, e.g. stop and start of <c>redis</c>), failing the test if it fails.</summary>
     public Task CommandAsync(string resourceId, string command) => App.CommandAsync(resourceId, command);
 
-    /// <summary>The Redis servers' resource names: <c>redis</c>, and on a cluster its other masters (<c>redis-node-1</c>, …).</summary>
+    /// <summary>The Redis servers' resource ids: <c>redis</c>'s, and on a cluster its other masters' (<c>redis-node-1</c>, …).</summary>
     public IReadOnlyList<string> RedisNodes { get; private set; } = [];
 
     /// <summary>A Redis outage: stops every Redis server (each master of a cluster, so every channel's shard is gone).</summary>
@@ -201,7 +202,9 @@ public sealed class StackFixture : IAsyncLifetime
         }
         foreach (var node in RedisNodes)
         {
-            await App.ResourceNotifications.WaitForResourceHealthyAsync(node, cts.Token);
+            // By its own snapshot: right after the start command the resource may still show the stop's exit, which
+            // WaitForResourceHealthyAsync takes for a failed start.
+            await App.WaitForReplicaAsync(node, ReplicaExtensions.IsHealthy, cts.Token);
         }
     }
 

@@ -1,19 +1,23 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
-using AiStreaming.AppHost.Hosting;
 using AiStreaming.Channels;
+using AiStreaming.Tests.Aspire;
 using AiStreaming.Tests.Browser;
+using AiStreaming.Tests.Infrastructure;
+using Aspire.Hosting.ApplicationModel;
 using Npgsql;
 using Xunit.Abstractions;
 
 namespace AiStreaming.Tests.EndToEnd;
 
 /// <summary>
-/// Each fault × each kind of client (<see cref="ClientKind"/>), all through Web and the balanced endpoints: a streamer
-/// replica killed, Redis stopped and started, the Api replica running the reply killed, and a rolling restart of every
-/// replica. Every client must end with the stored text, each offset once and in order. The pause from a kill to the
-/// client's next event is written to the test output (targets and figures: docs/BENCHMARKS.md, never asserted here).
+/// Each fault × each kind of client (<see cref="ClientKind"/>), all through Web and Aspire's proxies: a streamer
+/// replica's server killed, Redis stopped and started, the Api replica running the reply killed, and a rolling restart
+/// of every replica. Every client must end with the stored text, each offset once and in order; a post the proxy
+/// answers 502–504 while an Api replica is away is sent again with its <c>Idempotency-Key</c> and must then succeed.
+/// The pause from a kill to the client's next event is written to the test output (targets and figures:
+/// docs/BENCHMARKS.md, never asserted here).
 /// </summary>
 [Collection(StackCollection.Name)]
 public class FailoverMatrixTests(StackFixture stack, BrowserFixture browser, ITestOutputHelper output) : IClassFixture<BrowserFixture>
@@ -35,7 +39,7 @@ public class FailoverMatrixTests(StackFixture stack, BrowserFixture browser, ITe
 
         var killed = stack.StreamerReplicaOf(client.Transcript.CurrentNode);
         var killedAt = DateTime.UtcNow;
-        await stack.CommandAsync($"streamer-{killed}", KnownResourceCommands.KillCommand);
+        await stack.KillAsync(stack.StreamerIds[killed]);
         try
         {
             await WaitForEndAsync(client, messageId, "the reply to complete after failover");
@@ -46,8 +50,7 @@ public class FailoverMatrixTests(StackFixture stack, BrowserFixture browser, ITe
         }
         finally
         {
-            await stack.CommandAsync($"streamer-{killed}", KnownResourceCommands.StartCommand);
-            await stack.App.ResourceNotifications.WaitForResourceHealthyAsync($"streamer-{killed}");
+            await stack.StartAsync(stack.StreamerIds[killed]);
         }
     }
 
@@ -62,29 +65,29 @@ public class FailoverMatrixTests(StackFixture stack, BrowserFixture browser, ITe
             await clients[0].Transcript.WaitUntilAsync(t => t.TextLength(messageId) > 40, ReplyTimeout, "the reply to be under way");
 
             var stoppedAt = DateTime.UtcNow;
-            await stack.CommandAsync("redis", KnownResourceCommands.StopCommand);
+            await stack.StopRedisAsync();
             try
             {
-                // Every kind is told (the `reconnecting` frame; the target of 2 s is measured, not asserted).
+                // Every kind is told (the `reconnecting` frame; the target of 2 s is measured, not asserted). Redis
+                // comes back once all were (it keeps no data: a new epoch follows).
                 var told = new Dictionary<ClientKind, long>();
-                while (told.Count < clients.Count && DateTime.UtcNow - stoppedAt < TimeSpan.FromSeconds(15))
+                await Eventually.UntilAsync(() =>
                 {
                     foreach (var client in clients.Where(c => c.ReconnectingFrames > 0 && !told.ContainsKey(c.Kind)))
                     {
                         told[client.Kind] = (long)(DateTime.UtcNow - stoppedAt).TotalMilliseconds;
                     }
-                    await Task.Delay(20);
-                }
-                foreach (var client in clients)
+                    return told.Count == clients.Count;
+                }, TimeSpan.FromSeconds(15), "every client kind to be told the stream is reconnecting: told only "
+                    + string.Join(", ", clients.Where(c => c.ReconnectingFrames > 0).Select(c => c.Kind)));
+                foreach (var (kind, ms) in told)
                 {
-                    Assert.True(told.TryGetValue(client.Kind, out var ms), $"{client.Kind} was not told the stream is reconnecting");
-                    output.WriteLine($"{client.Kind}: reconnecting {ms} ms after Redis stopped");
+                    output.WriteLine($"{kind}: reconnecting {ms} ms after Redis stopped");
                 }
-                await Task.Delay(TimeSpan.FromSeconds(1)); // an outage of a few seconds (Redis keeps no data: a new epoch follows)
             }
             finally
             {
-                await stack.CommandAsync("redis", KnownResourceCommands.StartCommand);
+                await stack.StartRedisAsync();
             }
             output.WriteLine($"Redis stopped at {stoppedAt:HH:mm:ss.fff}, started at {DateTime.UtcNow:HH:mm:ss.fff}");
             foreach (var client in clients)
@@ -112,7 +115,7 @@ public class FailoverMatrixTests(StackFixture stack, BrowserFixture browser, ITe
             await clients[0].Transcript.WaitUntilAsync(t => t.TextLength(messageId) > 40, ReplyTimeout, "the reply to be under way");
 
             killed = await ApiReplicaRunningAsync(messageId);
-            await stack.CommandAsync(killed, KnownResourceCommands.KillCommand);
+            await stack.KillAsync(killed);
             foreach (var client in clients)
             {
                 // The other Api replica's sweeper fails it once the lease (3 s here) lapses: nobody restarts anything.
@@ -121,13 +124,21 @@ public class FailoverMatrixTests(StackFixture stack, BrowserFixture browser, ITe
                 await AssertEndedWithStoredTextAsync(client, messageId, "failed");
                 Assert.Equal("generation_lost", client.Transcript.Terminal(messageId)!.Data!.Value.GetProperty("code").GetString());
             }
+
+            // The proxy may still send a post to the killed replica (502): sent again with its key, it is taken once.
+            var next = await PostWithRetryAsync(conversationId, "Are you still there?");
+            foreach (var client in clients)
+            {
+                await WaitForEndAsync(client, next, "the reply to the post sent while an Api replica is down");
+                await AssertEndedWithStoredTextAsync(client, next, "completed");
+            }
+            await AssertOneReplyPerPostAsync(conversationId, 2);
         }
         finally
         {
             if (killed is not null)
             {
-                await stack.CommandAsync(killed, KnownResourceCommands.StartCommand);
-                await stack.App.ResourceNotifications.WaitForResourceHealthyAsync(killed);
+                await stack.StartAsync(killed);
             }
             await DisposeAllAsync(clients);
         }
@@ -157,18 +168,21 @@ public class FailoverMatrixTests(StackFixture stack, BrowserFixture browser, ITe
             {
                 await client.Transcript.WaitUntilAsync(t => messages.Count > 0 && t.TextLength(messages[0]) > 0, ReplyTimeout, "a reply under way");
             }
-            foreach (var replica in new[] { "streamer-0", "streamer-1", "api-0", "api-1" })
+            foreach (var replica in stack.StreamerIds.Concat(stack.ApiIds))
             {
+                var before = stack.ProcessIdOf(replica);
                 await stack.CommandAsync(replica, KnownResourceCommands.RestartCommand);
-                await stack.App.ResourceNotifications.WaitForResourceHealthyAsync(replica);
+                // Healthy as a new process: right after the command the snapshot may still be the old one's.
+                await stack.App.WaitForReplicaAsync(replica, s => ReplicaExtensions.IsHealthy(s) && stack.ProcessIdOf(replica) is { } pid && pid != before);
                 output.WriteLine($"{replica} restarted at {DateTime.UtcNow:HH:mm:ss.fff}");
             }
             await rolling.CancelAsync();
             await Task.WhenAll(chatters);
 
-            foreach (var (_, client, messages) in sessions)
+            foreach (var (id, client, messages) in sessions)
             {
                 Assert.NotEmpty(messages);
+                await AssertOneReplyPerPostAsync(id, messages.Count);
                 foreach (var messageId in messages)
                 {
                     await WaitForEndAsync(client, messageId, "every reply to end after the rolling restart");
@@ -194,7 +208,10 @@ public class FailoverMatrixTests(StackFixture stack, BrowserFixture browser, ITe
         }
     }
 
-    /// <summary>Posts as the page does: one Idempotency-Key, sent again while an Api replica drains (503) or restarts (502).</summary>
+    /// <summary>
+    /// Posts as the page does: one Idempotency-Key, sent again while the proxy answers 502–504 (an Api replica is
+    /// killed, drains or restarts). Fails unless it is accepted within 20 attempts.
+    /// </summary>
     private async Task<Guid> PostWithRetryAsync(Guid conversationId, string content)
     {
         var key = Guid.NewGuid().ToString("N");
@@ -288,7 +305,7 @@ public class FailoverMatrixTests(StackFixture stack, BrowserFixture browser, ITe
     private static long PauseMs(StreamClient client, DateTime since) =>
         client.Transcript.FirstEventAfter(since) is { } next ? (long)(next - since).TotalMilliseconds : -1;
 
-    /// <summary>The replica id (<c>api-0</c>/<c>api-1</c>) whose process owns the streaming message (its owner id ends <c>:{pid}:{random}</c>).</summary>
+    /// <summary>The Api replica id whose server process owns the streaming message (its owner id ends <c>:{pid}:{random}</c>).</summary>
     private async Task<string> ApiReplicaRunningAsync(Guid messageId)
     {
         await using var connection = new NpgsqlConnection(stack.MessagesConnectionString);
@@ -298,7 +315,25 @@ public class FailoverMatrixTests(StackFixture stack, BrowserFixture browser, ITe
         var owner = (string)(await command.ExecuteScalarAsync())!;
         var parts = owner.Split(':');
         var pid = int.Parse(parts[^2]);
-        return new[] { "api-0", "api-1" }.Single(id => stack.ProcessIdOf(id) == pid);
+        return stack.ApiIds.Single(id => stack.ProcessIdOf(id) == pid);
+    }
+
+    /// <summary>Each post, retried or not, stored one user message and one reply: a retry with the same key added nothing.</summary>
+    private async Task AssertOneReplyPerPostAsync(Guid conversationId, int posts)
+    {
+        await using var connection = new NpgsqlConnection(stack.MessagesConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(
+            "select role, count(*) from messages where conversation_id = @id group by role order by role", connection);
+        command.Parameters.AddWithValue("id", conversationId);
+        var counts = new Dictionary<string, long>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            counts[reader.GetString(0)] = reader.GetInt64(1);
+        }
+        Assert.Equal(posts, counts.GetValueOrDefault("user"));
+        Assert.Equal(posts, counts.GetValueOrDefault("assistant"));
     }
 
     // What the servers hold for the message's conversation (StackFixture.DescribeAsync), for failure messages.

@@ -1,11 +1,10 @@
-using AiStreaming.AppHost.Hosting;
 using AiStreaming.Channels;
 
 namespace AiStreaming.Tests.EndToEnd;
 
 /// <summary>
-/// Delivery guarantees under faults, with real processes: a streamer replica killed (SIGKILL) mid-stream, Redis
-/// restarted (losing its data), the Api killed mid-generation.
+/// Delivery guarantees under faults, with real processes: a streamer replica's server killed (SIGKILL) mid-stream,
+/// Redis stopped and started (losing its data), every Api replica killed mid-generation.
 /// </summary>
 [Collection(StackCollection.Name)]
 public class FaultTests(StackFixture stack)
@@ -21,7 +20,7 @@ public class FaultTests(StackFixture stack)
         await client.Transcript.WaitUntilAsync(t => t.TextLength(messageId) > 40, ReplyTimeout, "the reply to be under way");
 
         var killed = stack.StreamerReplicaOf(client.Transcript.CurrentNode);
-        await stack.CommandAsync($"streamer-{killed}", KnownResourceCommands.KillCommand);
+        await stack.KillAsync(stack.StreamerIds[killed]);
         try
         {
             await client.Transcript.WaitUntilAsync(t => t.Terminal(messageId) is not null, ReplyTimeout, "the reply to complete after failover");
@@ -37,7 +36,7 @@ public class FaultTests(StackFixture stack)
         }
         finally
         {
-            await stack.CommandAsync($"streamer-{killed}", KnownResourceCommands.StartCommand);
+            await stack.StartAsync(stack.StreamerIds[killed]);
         }
     }
 
@@ -50,7 +49,7 @@ public class FaultTests(StackFixture stack)
         await client.Transcript.WaitUntilAsync(t => t.TextLength(messageId) > 40, ReplyTimeout, "the reply to be under way");
 
         var killed = stack.StreamerReplicaOf(client.Transcript.CurrentNode);
-        await stack.CommandAsync($"streamer-{killed}", KnownResourceCommands.KillCommand);
+        await stack.KillAsync(stack.StreamerIds[killed]);
         try
         {
             await client.Transcript.WaitUntilAsync(t => t.Terminal(messageId) is not null, ReplyTimeout, "the reply to complete after failover");
@@ -63,12 +62,12 @@ public class FaultTests(StackFixture stack)
         }
         finally
         {
-            await stack.CommandAsync($"streamer-{killed}", KnownResourceCommands.StartCommand);
+            await stack.StartAsync(stack.StreamerIds[killed]);
         }
     }
 
     [Fact]
-    public async Task Restarting_redis_mid_stream_resyncs_clients_and_keeps_the_stored_message_intact()
+    public async Task Stopping_and_starting_redis_mid_stream_resyncs_clients_and_keeps_the_stored_message_intact()
     {
         var (conversationId, channel) = await stack.CreateConversationAsync();
         await using var hub = await HubStreamClient.StartAsync(stack.Session, channel);
@@ -77,7 +76,8 @@ public class FaultTests(StackFixture stack)
         await hub.Transcript.WaitUntilAsync(t => t.TextLength(messageId) > 40, ReplyTimeout, "the reply to be under way");
 
         var streamedBeforeRestart = hub.Transcript.Text(messageId);
-        await stack.CommandAsync("redis", KnownResourceCommands.RestartCommand);
+        await stack.StopRedisAsync();
+        await stack.StartRedisAsync();
         var restartedAt = DateTime.UtcNow;
 
         foreach (var transcript in new[] { hub.Transcript, sse.Transcript })
@@ -105,16 +105,28 @@ public class FaultTests(StackFixture stack)
     }
 
     [Fact]
-    public async Task Killing_the_api_mid_generation_fails_the_message_once_an_api_is_back()
+    public async Task Killing_every_api_replica_mid_generation_fails_the_message_once_an_api_is_back()
     {
         var (conversationId, channel) = await stack.CreateConversationAsync();
         await using var client = await HubStreamClient.StartAsync(stack.Session, channel);
         var messageId = await stack.PostMessageAsync(conversationId, "Write a long essay about fault tolerance");
         await client.Transcript.WaitUntilAsync(t => t.TextLength(messageId) > 40, ReplyTimeout, "the reply to be under way");
 
-        await stack.CommandAsync("api", KnownResourceCommands.KillCommand);
-        Assert.Equal("streaming", (await stack.ReadStoredMessageAsync(messageId)).Status);
-        await stack.CommandAsync("api", KnownResourceCommands.StartCommand);
+        try
+        {
+            foreach (var api in stack.ApiIds)
+            {
+                await stack.KillAsync(api);
+            }
+            Assert.Equal("streaming", (await stack.ReadStoredMessageAsync(messageId)).Status);
+        }
+        finally
+        {
+            foreach (var api in stack.ApiIds)
+            {
+                await stack.StartAsync(api);
+            }
+        }
 
         await client.Transcript.WaitUntilAsync(t => t.Terminal(messageId) is not null, ReplyTimeout, "message.failed after the Api restarts");
         var terminal = client.Transcript.Terminal(messageId)!;

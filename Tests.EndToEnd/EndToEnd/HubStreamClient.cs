@@ -25,20 +25,12 @@ public sealed class HubStreamClient : IAsyncDisposable
         var builder = new HubConnectionBuilder()
             .WithUrl(new Uri(session.BaseAddress, "/hubs/stream"), options =>
             {
-                // Through Web's proxy with a copy of the session's cookies (sign-in; for long polling also the
-                // balancer's affinity cookie, which pins negotiate and the polls to one replica).
+                // Through Web's proxy with a copy of the session's sign-in cookie.
                 options.Cookies = new System.Net.CookieContainer();
                 options.Cookies.Add(session.Cookies.GetAllCookies());
-                if (kind == HubClientKind.LongPolling)
-                {
-                    options.Transports = HttpTransportType.LongPolling; // negotiate, then polls on the pinned replica
-                }
-                else
-                {
-                    // As the page connects: WebSockets without negotiate, so no replica affinity is needed.
-                    options.Transports = HttpTransportType.WebSockets;
-                    options.SkipNegotiation = true;
-                }
+                // As the page connects: WebSockets without negotiate, so no replica affinity is needed.
+                options.Transports = HttpTransportType.WebSockets;
+                options.SkipNegotiation = true;
             })
             .WithAutomaticReconnect(new ForeverRetryPolicy());
         if (kind == HubClientKind.MessagePack)
@@ -86,8 +78,7 @@ public sealed class HubStreamClient : IAsyncDisposable
 
     private async Task ConnectAsync(CancellationToken cancellationToken)
     {
-        // As the web client does: the first connect retries too (a replica may be leaving rotation right now,
-        // so negotiate and connect can land on different replicas once).
+        // As the web client does: the first connect retries too (a replica may be leaving or joining right now).
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(TimeSpan.FromSeconds(30));
         while (true)
@@ -138,8 +129,8 @@ public sealed class HubStreamClient : IAsyncDisposable
                     Transcript.OnEvent(e);
                     if (e.Type == ChannelEventTypes.Resubscribe && e.Data!.Value.GetProperty("reason").GetString() == "shutdown")
                     {
-                        // As the page does: the replica is draining, so leave it on a new connection (the balancer
-                        // picks another replica) instead of subscribing again on this one.
+                        // As the page does: the replica is draining, so leave it on a new connection (the proxy
+                        // picks a replica again) instead of subscribing again on this one.
                         await _connection.StopAsync(_stop.Token);
                         await ConnectAsync(_stop.Token);
                         break;
@@ -184,7 +175,7 @@ public sealed class HubStreamClient : IAsyncDisposable
     }
 }
 
-/// <summary>How a <see cref="HubStreamClient"/> talks to the hub.</summary>
+/// <summary>How a <see cref="HubStreamClient"/> talks to the hub: always WebSockets without negotiate.</summary>
 public enum HubClientKind
 {
     /// <summary>JSON protocol over WebSockets, negotiation skipped (as the page connects).</summary>
@@ -192,7 +183,4 @@ public enum HubClientKind
 
     /// <summary>MessagePack protocol over WebSockets, negotiation skipped.</summary>
     MessagePack,
-
-    /// <summary>JSON protocol over long polling: negotiate and polls pinned to one replica by the balancer's cookie.</summary>
-    LongPolling,
 }

@@ -1,45 +1,84 @@
-using System.Collections.Concurrent;
 using System.Net;
-using AiStreaming.AppHost.Hosting;
+using System.Net.ServerSentEvents;
+using AiStreaming.Channels;
 using AiStreaming.Tests.Infrastructure;
+using Aspire.Hosting.Testing;
 
 namespace AiStreaming.Tests.EndToEnd;
 
-/// <summary>The AppHost's one endpoint in front of the streamer replicas, on the running stack.</summary>
+/// <summary>
+/// Aspire's proxy in front of the streamer replicas (the one <c>streamer</c> endpoint, no affinity), on the running
+/// stack: which replica served a request is read from the <c>node</c> (<c>host:pid</c>) of an SSE stream's first
+/// <c>subscribed</c> frame.
+/// </summary>
 [Collection(StackCollection.Name)]
 public class ReplicaBalancingTests(StackFixture stack)
 {
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
+
     [Fact]
-    public async Task Killing_a_streamer_replica_costs_no_request_through_the_balanced_endpoint_an_error()
+    public async Task Both_streamer_replicas_serve_streams_through_the_one_streamer_endpoint()
     {
-        // No cookies (so no affinity) and no connection reuse: every request picks a replica anew, both get some.
-        using var http = new HttpClient(new SocketsHttpHandler { UseCookies = false, PooledConnectionLifetime = TimeSpan.Zero })
+        using var http = NewClientWithoutConnectionReuse();
+        var channel = $"conv:{Guid.NewGuid():D}";
+        var served = new HashSet<int>();
+
+        await Eventually.UntilAsync(async () =>
         {
-            BaseAddress = stack.App.GetEndpoint("streamer"),
-        };
-        var statuses = new ConcurrentQueue<HttpStatusCode>();
-        using var stop = new CancellationTokenSource();
-        var load = Task.Run(async () =>
-        {
-            while (!stop.IsCancellationRequested)
-            {
-                using var response = await http.GetAsync("/alive");
-                statuses.Enqueue(response.StatusCode);
-            }
-        });
+            served.Add(stack.StreamerReplicaOf(await ServingNodeAsync(http, channel)));
+            return served.Count == stack.StreamerIds.Count;
+        }, Patience, "a stream served by each streamer replica");
+    }
+
+    [Fact]
+    public async Task Requests_through_the_streamer_endpoint_succeed_on_the_surviving_replica_after_a_kill_and_reach_the_restarted_one_again()
+    {
+        using var http = NewClientWithoutConnectionReuse();
+        var channel = $"conv:{Guid.NewGuid():D}";
+        const int killed = 1;
+        var killedId = stack.StreamerIds[killed];
+        await stack.KillAsync(killedId);
         try
         {
-            await Eventually.UntilAsync(() => statuses.Count >= 20 || load.IsFaulted, TimeSpan.FromSeconds(20), "requests before the kill");
-            await stack.CommandAsync("streamer-1", KnownResourceCommands.KillCommand);
-            var atKill = statuses.Count;
-            await Eventually.UntilAsync(() => statuses.Count >= atKill + 50 || load.IsFaulted, TimeSpan.FromSeconds(20), "requests after the kill");
+            for (var i = 0; i < 20; i++)
+            {
+                using var alive = await http.GetAsync("/alive");
+                Assert.Equal(HttpStatusCode.OK, alive.StatusCode);
+                Assert.NotEqual(killed, stack.StreamerReplicaOf(await ServingNodeAsync(http, channel)));
+            }
         }
         finally
         {
-            await stop.CancelAsync();
-            await stack.CommandAsync("streamer-1", KnownResourceCommands.StartCommand);
+            await stack.StartAsync(killedId);
         }
-        await load;
-        Assert.All(statuses, status => Assert.Equal(HttpStatusCode.OK, status));
+
+        await Eventually.UntilAsync(
+            async () => stack.StreamerReplicaOf(await ServingNodeAsync(http, channel)) == killed,
+            Patience, "a stream served by the restarted replica");
+    }
+
+    // Every request on a new connection, so the proxy picks a replica for each.
+    private HttpClient NewClientWithoutConnectionReuse() =>
+        new(new SocketsHttpHandler { UseCookies = false, PooledConnectionLifetime = TimeSpan.Zero })
+        {
+            BaseAddress = stack.App.GetEndpoint("streamer"),
+        };
+
+    /// <summary>Opens an SSE stream on <paramref name="channel"/> through the endpoint and returns the node of its first <c>subscribed</c>.</summary>
+    private static async Task<string?> ServingNodeAsync(HttpClient http, string channel)
+    {
+        using var cts = new CancellationTokenSource(Patience);
+        var token = TestAuth.SubscriptionToken("dev:e2e", channel);
+        using var response = await http.GetAsync($"/sse/{channel}?token={Uri.EscapeDataString(token)}", HttpCompletionOption.ResponseHeadersRead, cts.Token);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        await using var body = await response.Content.ReadAsStreamAsync(cts.Token);
+        await foreach (var item in SseParser.Create(body).EnumerateAsync(cts.Token))
+        {
+            if (item.EventType == ChannelEventTypes.Subscribed)
+            {
+                return ChannelEvent.Parse(item.Data).Data!.Value.GetProperty("node").GetString();
+            }
+        }
+        throw new InvalidOperationException("The stream ended before its subscribed frame.");
     }
 }

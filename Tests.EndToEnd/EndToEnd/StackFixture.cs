@@ -65,13 +65,25 @@ public sealed class StackFixture : IAsyncLifetime
             .WithEnvironment("Streamer__SseHeartbeatInterval", "00:00:01")
             // The fault tests hold tens of connections of one user, all on one replica while the other restarts.
             .WithEnvironment("StreamerSecurity__MaxConnectionsPerUser", "1000")
-            .WithEnvironment("StreamerSecurity__MaxSubscriptionsPerUser", "1000");
+            .WithEnvironment("StreamerSecurity__MaxSubscriptionsPerUser", "1000")
+            // DCP gives a stopping replica about 12 s before it fails the stop (and the restart). Aspire's proxy does not
+            // read readiness, so streams keep arriving while a replica drains; the host would wait 30 s for them: cut them
+            // after 3 s instead (they resume on another replica).
+            .WithEnvironment("DOTNET_shutdownTimeoutSeconds", "3");
+        foreach (var project in builder.Resources.OfType<ProjectResource>())
+        {
+            // The testing builder runs no dashboard, yet points OTLP at one: exporting to nobody, each service would
+            // spend 10 s retrying its last batch when it stops, past DCP's patience. No endpoint: no exporter.
+            builder.CreateResourceBuilder(project).WithEnvironment("OTEL_EXPORTER_OTLP_ENDPOINT", "");
+        }
         IsRedisCluster = LocalRedis.IsClusterRequested(builder);
+        var redisServers = builder.Resources.OfType<RedisServerResource>().Select(r => r.Name).ToList();
         _app = await builder.BuildAsync(cts.Token);
         await _app.StartAsync(cts.Token);
         await _app.ResourceNotifications.WaitForResourceHealthyAsync("web", cts.Token);
         StreamerIds = await _app.ReplicaIdsAsync("streamer", cts.Token);
         ApiIds = await _app.ReplicaIdsAsync("api", cts.Token);
+        RedisNodes = [.. (await Task.WhenAll(redisServers.Select(name => _app.ReplicaIdsAsync(name, cts.Token)))).SelectMany(ids => ids)];
         WebUri = _app.GetEndpoint("web");
         Session = await WebSession.SignInAsync(WebUri, "e2e");
         MessagesConnectionString = (await _app.GetConnectionStringAsync("messages", cts.Token))!;
@@ -166,6 +178,35 @@ public sealed class StackFixture : IAsyncLifetime
 
     /// <summary>Runs a resource command (<see cref="KnownResourceCommands"/>, e.g. stop and start of <c>redis</c>), failing the test if it fails.</summary>
     public Task CommandAsync(string resourceId, string command) => App.CommandAsync(resourceId, command);
+
+    /// <summary>The Redis servers' resource ids: <c>redis</c>'s, and on a cluster its other masters' (<c>redis-node-1</c>, …).</summary>
+    public IReadOnlyList<string> RedisNodes { get; private set; } = [];
+
+    /// <summary>A Redis outage: stops every Redis server (each master of a cluster, so every channel's shard is gone).</summary>
+    public async Task StopRedisAsync()
+    {
+        foreach (var node in RedisNodes)
+        {
+            await App.CommandAsync(node, KnownResourceCommands.StopCommand);
+        }
+    }
+
+    /// <summary>Ends <see cref="StopRedisAsync"/>'s outage: starts every Redis server again (without its data) and waits until
+    /// each is healthy (<c>redis</c> only once the cluster is whole again).</summary>
+    public async Task StartRedisAsync()
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+        foreach (var node in RedisNodes)
+        {
+            await App.CommandAsync(node, KnownResourceCommands.StartCommand, cts.Token);
+        }
+        foreach (var node in RedisNodes)
+        {
+            // By its own snapshot: right after the start command the resource may still show the stop's exit, which
+            // WaitForResourceHealthyAsync takes for a failed start.
+            await App.WaitForReplicaAsync(node, ReplicaExtensions.IsHealthy, cts.Token);
+        }
+    }
 
     /// <summary>The server process id of one replica (or of <c>redis</c>) while it runs.</summary>
     public int? ProcessIdOf(string replicaId) => App.ServerProcessId(replicaId);

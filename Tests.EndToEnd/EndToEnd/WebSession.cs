@@ -29,7 +29,7 @@ public sealed partial class WebSession : IDisposable
     /// <summary>The display name signed in with.</summary>
     public string Name { get; }
 
-    /// <summary>Cookies of the session (authentication, and the streamer balancer's affinity cookie when it sets one).</summary>
+    /// <summary>Cookies of the session (its sign-in).</summary>
     public CookieContainer Cookies { get; } = new();
 
     /// <summary>HTTP client with the session's cookies.</summary>

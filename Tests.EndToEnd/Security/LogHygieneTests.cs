@@ -1,11 +1,14 @@
 using System.Net;
-using AiStreaming.AppHost.Hosting;
 using AiStreaming.Channels;
+using AiStreaming.Tests.Aspire;
 using AiStreaming.Tests.EndToEnd;
 using AiStreaming.Tests.Infrastructure;
+using Aspire.Hosting.ApplicationModel;
+using Aspire.Hosting.Testing;
 using Microsoft.AspNetCore.Http.Connections;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace AiStreaming.Tests.Security;
 
@@ -20,7 +23,8 @@ public class LogHygieneTests(StackFixture stack)
     public async Task Rejected_subscribes_are_logged_once_each_without_a_stack_trace()
     {
         var marker = $"conv:{Guid.NewGuid():N}";
-        var streamer = stack.App.GetEndpoint("streamer-0");
+        var replica = stack.StreamerIds[0];
+        var streamer = stack.App.ReplicaUri(replica);
         await using var connection = new HubConnectionBuilder()
             .WithUrl(new Uri(streamer, "/hubs/stream"), options =>
             {
@@ -42,9 +46,9 @@ public class LogHygieneTests(StackFixture stack)
 
         // The replica's output is read asynchronously: wait for the lines to arrive.
         await Eventually.UntilAsync(
-            () => stack.App.ResourceLogs.GetLogs("streamer-0").Count(l => l.Contains(marker, StringComparison.Ordinal)) >= attempts,
+            async () => (await stack.App.GetLogsAsync(replica)).Count(l => l.Contains(marker, StringComparison.Ordinal)) >= attempts,
             TimeSpan.FromSeconds(10), "the refusals in the streamer's log");
-        var logs = stack.App.ResourceLogs.GetLogs("streamer-0");
+        var logs = await stack.App.GetLogsAsync(replica);
         var mentions = logs.Where(l => l.Contains(marker, StringComparison.Ordinal)).ToList();
         Assert.Equal(attempts, mentions.Count);
         Assert.All(mentions, l => Assert.Contains("forbidden", l));
@@ -61,7 +65,7 @@ public class LogHygieneTests(StackFixture stack)
         await using var anonymous = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(options);
         await Assert.ThrowsAnyAsync<StackExchange.Redis.RedisException>(() => anonymous.GetDatabase().StringSetAsync("forged", "1"));
 
-        var pid = stack.ProcessIdOf("redis-0");
+        var pid = stack.ProcessIdOf((await stack.App.ReplicaIdsAsync("redis")).Single());
         Assert.NotNull(pid);
         var uid = File.ReadLines($"/proc/{pid}/status").First(l => l.StartsWith("Uid:", StringComparison.Ordinal));
         Assert.DoesNotMatch(@"^Uid:\s+0\s", uid);
@@ -94,8 +98,10 @@ public class LogHygieneTests(StackFixture stack)
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
-        await Task.Yield();
-        Assert.DoesNotContain(stack.App.ResourceLogs.GetLogs("api"), l => l.Contains("unhandled exception", StringComparison.OrdinalIgnoreCase));
+        foreach (var api in stack.ApiIds)
+        {
+            Assert.DoesNotContain(await stack.App.GetLogsAsync(api), l => l.Contains("unhandled exception", StringComparison.OrdinalIgnoreCase));
+        }
     }
 
     [Fact]
@@ -105,17 +111,23 @@ public class LogHygieneTests(StackFixture stack)
         var messages = new Npgsql.NpgsqlConnectionStringBuilder(stack.MessagesConnectionString);
         var server = new Npgsql.NpgsqlConnectionStringBuilder((await stack.App.GetConnectionStringAsync("postgres"))!);
         var secrets = new List<string> { TestAuth.SigningKey, redis.Password!, messages.Password!, server.Password! };
-        Assert.All(secrets, secret => Assert.True(secret.Length >= 32, "every secret is set"));
-        foreach (var resource in new[] { "redis", "postgres", "api", "streamer", "web" })
+        // Long enough that no log line holds one by chance (Aspire generates passwords of 22 characters).
+        Assert.All(secrets, secret => Assert.True(secret.Length >= 22, "every secret is set"));
+        // Every process of the application: the servers, their initdb and cluster-create helpers, every replica.
+        var resources = stack.App.Services.GetRequiredService<DistributedApplicationModel>().Resources
+            .Where(r => r is ProjectResource or ExecutableResource).Select(r => r.Name).ToList();
+        Assert.Contains("redis", resources);
+        Assert.Contains("postgres", resources);
+        foreach (var resource in resources)
         {
-            for (var replica = 0; replica < stack.App.Resources[resource].ReplicaCount(); replica++)
+            foreach (var replica in await stack.App.ReplicaIdsAsync(resource))
             {
-                var logs = stack.App.ResourceLogs.GetLogs($"{resource}-{replica}");
+                var logs = await stack.App.GetLogsAsync(replica);
                 foreach (var secret in secrets)
                 {
                     Assert.DoesNotContain(logs, l => l.Contains(secret, StringComparison.Ordinal));
                 }
-                if (stack.ProcessIdOf($"{resource}-{replica}") is { } pid && File.Exists($"/proc/{pid}/cmdline"))
+                if (stack.ProcessIdOf(replica) is { } pid && File.Exists($"/proc/{pid}/cmdline"))
                 {
                     var arguments = File.ReadAllText($"/proc/{pid}/cmdline");
                     Assert.All(secrets, secret => Assert.DoesNotContain(secret, arguments, StringComparison.Ordinal));

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using AiStreaming.Channels;
+using AiStreaming.Tests.Aspire;
 using AiStreaming.Tests.EndToEnd;
 using AiStreaming.Tests.Infrastructure;
 using Microsoft.AspNetCore.Http.Connections;
@@ -40,7 +41,7 @@ public class StreamIsolationTests(StackFixture stack)
     public async Task Another_user_cannot_subscribe_directly_on_a_streamer_replica()
     {
         var (_, channel) = await stack.CreateConversationAsync();
-        var streamer = stack.App.GetEndpoint("streamer-1");
+        var streamer = stack.App.ReplicaUri(stack.StreamerIds[1]);
         await using var connection = new HubConnectionBuilder()
             .WithUrl(new Uri(streamer, "/hubs/stream"), options =>
             {
@@ -69,7 +70,7 @@ public class StreamIsolationTests(StackFixture stack)
         using var throughWeb = await anonymous.PostAsync("/hubs/stream/negotiate?negotiateVersion=1", null);
         Assert.Equal(HttpStatusCode.Unauthorized, throughWeb.StatusCode);
 
-        using var direct = new HttpClient { BaseAddress = stack.App.GetEndpoint("streamer-0") };
+        using var direct = new HttpClient { BaseAddress = stack.App.ReplicaUri(stack.StreamerIds[0]) };
         using var forged = new HttpRequestMessage(HttpMethod.Post, "/hubs/stream/negotiate?negotiateVersion=1");
         forged.Headers.Authorization = new("Bearer", "eyJhbGciOiJub25lIn0.eyJzdWIiOiJhZG1pbiJ9.");
         Assert.Equal(HttpStatusCode.Unauthorized, (await direct.SendAsync(forged)).StatusCode);
@@ -217,7 +218,7 @@ public class StreamIsolationTests(StackFixture stack)
     public async Task A_foreign_origin_is_refused_on_the_hub_and_sse(bool directlyOnStreamer)
     {
         var (_, channel) = await stack.CreateConversationAsync();
-        var baseAddress = directlyOnStreamer ? stack.App.GetEndpoint("streamer-0") : stack.WebUri;
+        var baseAddress = directlyOnStreamer ? stack.App.ReplicaUri(stack.StreamerIds[0]) : stack.WebUri;
         var handler = new SocketsHttpHandler { CookieContainer = new CookieContainer() };
         handler.CookieContainer.Add(stack.Session.Cookies.GetAllCookies());
         using var http = new HttpClient(handler) { BaseAddress = baseAddress };

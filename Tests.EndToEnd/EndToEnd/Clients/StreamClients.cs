@@ -2,7 +2,11 @@ using Microsoft.Playwright;
 
 namespace AiStreaming.Tests.EndToEnd;
 
-/// <summary>Every kind of client the stack serves through Web, as the fault tests start them.</summary>
+/// <summary>
+/// Every kind of client the stack serves through Web, as the fault tests start them. None negotiates: a negotiated
+/// transport (SignalR long polling or server-sent events) sends its later requests to the replica that negotiated, which
+/// needs an affinity that neither Aspire's proxy nor Container Apps' default ingress gives.
+/// </summary>
 public enum ClientKind
 {
     /// <summary>SignalR, JSON protocol, WebSockets without negotiate (as the page connects).</summary>
@@ -10,9 +14,6 @@ public enum ClientKind
 
     /// <summary>SignalR, MessagePack protocol, WebSockets without negotiate.</summary>
     SignalRMessagePack,
-
-    /// <summary>SignalR over long polling (negotiate, then polls pinned by the balancer's affinity cookie).</summary>
-    SignalRLongPolling,
 
     /// <summary>Raw SSE over HttpClient, reconnecting with <c>Last-Event-ID</c> as EventSource does.</summary>
     Sse,
@@ -54,12 +55,7 @@ public sealed class StreamClient(
                 var eventSource = await BrowserEventSourceClient.StartAsync(browser, stack, channel);
                 return new StreamClient(kind, eventSource.Transcript, eventSource, () => eventSource.GaveUp, reconnectingFrames: () => eventSource.ReconnectingFrames);
             default:
-                var hubKind = kind switch
-                {
-                    ClientKind.SignalRMessagePack => HubClientKind.MessagePack,
-                    ClientKind.SignalRLongPolling => HubClientKind.LongPolling,
-                    _ => HubClientKind.Json,
-                };
+                var hubKind = kind == ClientKind.SignalRMessagePack ? HubClientKind.MessagePack : HubClientKind.Json;
                 var hub = await HubStreamClient.StartAsync(stack.Session, channel, kind: hubKind);
                 return new StreamClient(kind, hub.Transcript, hub, reconnecting: () => hub.IsReconnecting, reconnectingFrames: () => hub.ReconnectingFrames);
         }

@@ -1,5 +1,6 @@
-using AiStreaming.AppHost.Hosting;
 using AiStreaming.Tests.EndToEnd;
+using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
 using Microsoft.Playwright;
 using static AiStreaming.Tests.Browser.ChatPage;
 
@@ -24,9 +25,10 @@ public class ChatPageFaultTests(StackFixture stack, BrowserFixture browser) : IC
         var node = await status.GetAttributeAsync("data-node");
         var killed = stack.StreamerReplicaOf(node);
 
-        // Killed and started again at once: the page reaches the other replica, or this one when it is back.
-        await stack.CommandAsync($"streamer-{killed}", KnownResourceCommands.KillCommand);
-        await stack.CommandAsync($"streamer-{killed}", KnownResourceCommands.StartCommand);
+        // Killed (SIGKILL, as a crash) and started again at once: the page reaches the other replica through Aspire's
+        // proxy, or this one when it is back.
+        await stack.KillAsync(stack.StreamerIds[killed]);
+        await stack.StartAsync(stack.StreamerIds[killed]);
 
         var stored = await WaitForStoredAsync(stack, Guid.Parse(messageId));
         await ExpectCompletedWithAsync(page, messageId, stored);
@@ -46,8 +48,9 @@ public class ChatPageFaultTests(StackFixture stack, BrowserFixture browser) : IC
         }
         finally
         {
-            await Task.Delay(3000); // an outage that lasts a moment, as a restart does
+            // Back once the page has shown the outage, as after a restart; the test goes on when Aspire sees Redis healthy.
             await stack.CommandAsync("redis", KnownResourceCommands.StartCommand);
+            await stack.App.ResourceNotifications.WaitForResourceHealthyAsync("redis").WaitAsync(TimeSpan.FromMinutes(1));
         }
         await Assertions.Expect(status).ToHaveTextAsync("Connected", new() { Timeout = Timeout });
         var stored = await WaitForStoredAsync(stack, Guid.Parse(messageId));

@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using AiStreaming.Channels;
 using AiStreaming.Tests.EndToEnd;
+using Aspire.Hosting.Testing;
 using Microsoft.Playwright;
 using StackExchange.Redis;
 using static AiStreaming.Tests.Browser.ChatPage;

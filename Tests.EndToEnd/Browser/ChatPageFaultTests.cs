@@ -1,3 +1,5 @@
+using System.Text.RegularExpressions;
+using System.Web;
 using AiStreaming.Tests.EndToEnd;
 using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
@@ -34,6 +36,50 @@ public class ChatPageFaultTests(StackFixture stack, BrowserFixture browser) : IC
         await ExpectCompletedWithAsync(page, messageId, stored);
         await Assertions.Expect(status).ToHaveTextAsync("Connected", new() { Timeout = Timeout });
         await Assertions.Expect(status).Not.ToHaveAttributeAsync("data-node", node!, new() { Timeout = Timeout });
+    }
+
+    [Fact]
+    public async Task Without_WebSockets_killing_the_streamer_replica_mid_reply_resumes_the_event_stream_from_its_last_id()
+    {
+        await using var context = await SignedInContextAsync(browser.Browser, stack.WebUri, "sse-replica-kill");
+        await context.AddInitScriptAsync("delete window.WebSocket;");
+        var streams = new List<IRequest>();
+        context.Request += (_, request) =>
+        {
+            if (new Uri(request.Url).AbsolutePath.StartsWith("/sse/", StringComparison.Ordinal))
+            {
+                lock (streams)
+                {
+                    streams.Add(request);
+                }
+            }
+        };
+        var (page, status, messageId) = await StartStreamingReplyAsync(context, "Explain what happens when a streamer replica dies under SSE");
+        await Assertions.Expect(status).ToHaveAttributeAsync("data-transport", "sse");
+        var node = await status.GetAttributeAsync("data-node");
+        var killed = stack.StreamerReplicaOf(node);
+
+        await stack.KillAsync(stack.StreamerIds[killed]);
+        await stack.StartAsync(stack.StreamerIds[killed]);
+
+        var stored = await WaitForStoredAsync(stack, Guid.Parse(messageId));
+        await ExpectCompletedWithAsync(page, messageId, stored);
+        await Assertions.Expect(status).Not.ToHaveAttributeAsync("data-node", node!, new() { Timeout = Timeout });
+        // The first request starts live; a later one resumes from a position "{epoch}:{offset}": EventSource's own
+        // reconnect sends it as Last-Event-ID, a stream the page opens again (after a refusal) in the query.
+        IRequest[] requests;
+        lock (streams)
+        {
+            requests = [.. streams];
+        }
+        var positions = new List<string?>();
+        foreach (var request in requests)
+        {
+            var headers = await request.AllHeadersAsync();
+            positions.Add(headers.GetValueOrDefault("last-event-id") ?? HttpUtility.ParseQueryString(new Uri(request.Url).Query)["lastEventId"]);
+        }
+        Assert.Null(positions[0]);
+        Assert.Contains(positions, position => position is not null && Regex.IsMatch(position, "^[0-9a-f]{12}:[1-9][0-9]*$"));
     }
 
     [Fact]

@@ -96,7 +96,9 @@ public class ChatPageFaultTests(StackFixture stack, BrowserFixture browser) : IC
         {
             // Back once the page has shown the outage, as after a restart; the test goes on when Aspire sees Redis healthy.
             await stack.CommandAsync("redis", KnownResourceCommands.StartCommand);
-            await stack.App.ResourceNotifications.WaitForResourceHealthyAsync("redis").WaitAsync(TimeSpan.FromMinutes(1));
+            // Right after the command Redis may still show the stop's terminal state: wait through it until it is healthy.
+            using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+            await stack.App.ResourceNotifications.WaitForResourceHealthyAsync("redis", WaitBehavior.WaitOnResourceUnavailable, timeout.Token);
         }
         await Assertions.Expect(status).ToHaveTextAsync("Connected", new() { Timeout = Timeout });
         var stored = await WaitForStoredAsync(stack, Guid.Parse(messageId));

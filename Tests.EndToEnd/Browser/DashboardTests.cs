@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using Microsoft.Playwright;
+using Xunit.Abstractions;
 using static AiStreaming.Tests.Browser.ChatPage;
 
 namespace AiStreaming.Tests.Browser;
@@ -11,7 +12,7 @@ namespace AiStreaming.Tests.Browser;
 /// itself: assertions are Playwright's auto-waiting ones (telemetry arrives within the services' export interval).
 /// </summary>
 [Collection(DashboardStackCollection.Name)]
-public partial class DashboardTests(DashboardStackFixture stack, BrowserFixture browser) : IClassFixture<BrowserFixture>
+public partial class DashboardTests(DashboardStackFixture stack, BrowserFixture browser, ITestOutputHelper output) : IClassFixture<BrowserFixture>
 {
     /// <summary>Set to a file path (e.g. <c>docs/images/dashboard.png</c>) to save the resources page as a 1280×800 PNG there.</summary>
     public const string ScreenshotVariable = "AISTREAMING_DASHBOARD_SCREENSHOT";
@@ -23,7 +24,24 @@ public partial class DashboardTests(DashboardStackFixture stack, BrowserFixture 
     {
         await using var dashboard = await browser.Browser.NewContextAsync(new() { ViewportSize = new() { Width = 1280, Height = 800 } });
         var page = await dashboard.NewPageAsync();
+        page.Console += (_, message) => output.WriteLine($"dashboard console {message.Type}: {message.Text}");
+        try
+        {
+            await ShowsTheResourcesAndTheTraceAsync(page);
+        }
+        catch (PlaywrightException)
+        {
+            var screenshot = Path.Combine(Path.GetTempPath(), $"dashboard-failure-{Guid.NewGuid():N}.png");
+            await page.ScreenshotAsync(new() { Path = screenshot, FullPage = true });
+            output.WriteLine($"The dashboard at {page.Url} (screenshot: {screenshot}) shows:\n{await page.Locator("body").InnerTextAsync()}");
+            throw;
+        }
+    }
+
+    private async Task ShowsTheResourcesAndTheTraceAsync(IPage page)
+    {
         await page.GotoAsync(stack.LoginUrl.ToString()); // the token signs the browser in, then the resources page opens
+        await Assertions.Expect(page).Not.ToHaveURLAsync(new Regex("/login"), new() { Timeout = ChatPage.Timeout });
         await ExpectRunningAsync(page, ResourceName("Executable", "redis"), 1);
         await ExpectRunningAsync(page, ResourceName("Executable", "postgres"), 1);
         await ExpectRunningAsync(page, ResourceName("Project", "api-[a-z0-9]+"), 2);

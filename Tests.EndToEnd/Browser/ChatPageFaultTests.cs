@@ -1,5 +1,8 @@
-using AiStreaming.AppHost.Hosting;
+using System.Text.RegularExpressions;
+using System.Web;
 using AiStreaming.Tests.EndToEnd;
+using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
 using Microsoft.Playwright;
 using static AiStreaming.Tests.Browser.ChatPage;
 
@@ -24,14 +27,59 @@ public class ChatPageFaultTests(StackFixture stack, BrowserFixture browser) : IC
         var node = await status.GetAttributeAsync("data-node");
         var killed = stack.StreamerReplicaOf(node);
 
-        // Killed and started again at once: the page reaches the other replica, or this one when it is back.
-        await stack.CommandAsync($"streamer-{killed}", KnownResourceCommands.KillCommand);
-        await stack.CommandAsync($"streamer-{killed}", KnownResourceCommands.StartCommand);
+        // Killed (SIGKILL, as a crash) and started again at once: the page reaches the other replica through Aspire's
+        // proxy, or this one when it is back.
+        await stack.KillAsync(stack.StreamerIds[killed]);
+        await stack.StartAsync(stack.StreamerIds[killed]);
 
         var stored = await WaitForStoredAsync(stack, Guid.Parse(messageId));
         await ExpectCompletedWithAsync(page, messageId, stored);
         await Assertions.Expect(status).ToHaveTextAsync("Connected", new() { Timeout = Timeout });
         await Assertions.Expect(status).Not.ToHaveAttributeAsync("data-node", node!, new() { Timeout = Timeout });
+    }
+
+    [Fact]
+    public async Task Without_WebSockets_killing_the_streamer_replica_mid_reply_resumes_the_event_stream_from_its_last_id()
+    {
+        await using var context = await SignedInContextAsync(browser.Browser, stack.WebUri, "sse-replica-kill");
+        await context.AddInitScriptAsync("delete window.WebSocket;");
+        var streams = new List<IRequest>();
+        context.Request += (_, request) =>
+        {
+            if (new Uri(request.Url).AbsolutePath.StartsWith("/sse/", StringComparison.Ordinal))
+            {
+                lock (streams)
+                {
+                    streams.Add(request);
+                }
+            }
+        };
+        var (page, status, messageId) = await StartStreamingReplyAsync(context, "Explain what happens when a streamer replica dies under SSE");
+        await Assertions.Expect(status).ToHaveAttributeAsync("data-transport", "sse");
+        var node = await status.GetAttributeAsync("data-node");
+        var killed = stack.StreamerReplicaOf(node);
+
+        await stack.KillAsync(stack.StreamerIds[killed]);
+        await stack.StartAsync(stack.StreamerIds[killed]);
+
+        var stored = await WaitForStoredAsync(stack, Guid.Parse(messageId));
+        await ExpectCompletedWithAsync(page, messageId, stored);
+        await Assertions.Expect(status).Not.ToHaveAttributeAsync("data-node", node!, new() { Timeout = Timeout });
+        // The first request starts live; a later one resumes from a position "{epoch}:{offset}": EventSource's own
+        // reconnect sends it as Last-Event-ID, a stream the page opens again (after a refusal) in the query.
+        IRequest[] requests;
+        lock (streams)
+        {
+            requests = [.. streams];
+        }
+        var positions = new List<string?>();
+        foreach (var request in requests)
+        {
+            var headers = await request.AllHeadersAsync();
+            positions.Add(headers.GetValueOrDefault("last-event-id") ?? HttpUtility.ParseQueryString(new Uri(request.Url).Query)["lastEventId"]);
+        }
+        Assert.Null(positions[0]);
+        Assert.Contains(positions, position => position is not null && Regex.IsMatch(position, "^[0-9a-f]{12}:[1-9][0-9]*$"));
     }
 
     [Fact]
@@ -46,8 +94,11 @@ public class ChatPageFaultTests(StackFixture stack, BrowserFixture browser) : IC
         }
         finally
         {
-            await Task.Delay(3000); // an outage that lasts a moment, as a restart does
+            // Back once the page has shown the outage, as after a restart; the test goes on when Aspire sees Redis healthy.
             await stack.CommandAsync("redis", KnownResourceCommands.StartCommand);
+            // Right after the command Redis may still show the stop's terminal state: wait through it until it is healthy.
+            using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+            await stack.App.ResourceNotifications.WaitForResourceHealthyAsync("redis", WaitBehavior.WaitOnResourceUnavailable, timeout.Token);
         }
         await Assertions.Expect(status).ToHaveTextAsync("Connected", new() { Timeout = Timeout });
         var stored = await WaitForStoredAsync(stack, Guid.Parse(messageId));

@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using AiStreaming.Channels;
 using AiStreaming.Tests.EndToEnd;
+using Aspire.Hosting.Testing;
 using Microsoft.Playwright;
 using StackExchange.Redis;
 using static AiStreaming.Tests.Browser.ChatPage;
@@ -103,19 +104,42 @@ public class ChatPageStatusTests(StackFixture stack, BrowserFixture browser) : I
         await Assertions.Expect(page.Locator("[data-testid=message][data-role=user]")).ToHaveAttributeAsync("data-status", "failed");
     }
 
-    [Fact]
-    public async Task Without_WebSockets_the_page_falls_back_to_a_negotiated_transport_and_streams_the_stored_text()
+    /// <summary>
+    /// A browser without WebSockets (none at all, or one whose every WebSocket handshake is refused, as by a proxy that does
+    /// not upgrade) streams over the stateless <c>/sse/{channel}</c> endpoint: never SignalR's negotiate, whose later
+    /// requests would need to reach the same replica behind Aspire's proxy, which has no affinity.
+    /// </summary>
+    [Theory]
+    [InlineData("delete window.WebSocket;")]
+    [InlineData("window.WebSocket = class extends WebSocket { constructor(url, protocols) { super(url.replace('/hubs/stream', '/no-upgrade-here'), protocols); } };")]
+    public async Task Without_WebSockets_the_page_streams_over_sse_and_shows_the_stored_text(string withoutWebSockets)
     {
         await using var context = await SignedInContextAsync(browser.Browser, stack.WebUri, "no-websockets");
-        await context.AddInitScriptAsync("Object.defineProperty(window, 'WebSocket', { value: undefined });");
+        await context.AddInitScriptAsync(withoutWebSockets);
+        var hubRequests = new List<string>();
+        context.Request += (_, request) =>
+        {
+            if (request.Url.Contains("/hubs/", StringComparison.Ordinal))
+            {
+                lock (hubRequests)
+                {
+                    hubRequests.Add(request.Method + " " + request.Url);
+                }
+            }
+        };
         var page = await context.NewPageAsync();
         await StartConversationAsync(page, stack.WebUri);
-        await Assertions.Expect(page.GetByTestId("connection-state")).ToHaveAttributeAsync("data-transport", "negotiated");
+        await Assertions.Expect(page.GetByTestId("connection-state")).ToHaveAttributeAsync("data-transport", "sse", new() { Timeout = Timeout });
+        await Assertions.Expect(page.GetByTestId("connection-state")).ToHaveAttributeAsync("data-node", new Regex(":[0-9]+$"), new() { Timeout = Timeout });
 
         await SendAsync(page, "Stream this without WebSockets");
         var messageId = await WaitForStreamingReplyAsync(page, 1);
         var stored = await WaitForStoredAsync(stack, Guid.Parse(messageId));
         await ExpectCompletedWithAsync(page, messageId, stored);
+        lock (hubRequests)
+        {
+            Assert.Empty(hubRequests); // no negotiate, no SignalR SSE or long polling
+        }
     }
 
     // The page asks the hub for presence once its subscription is confirmed.

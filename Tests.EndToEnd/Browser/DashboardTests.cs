@@ -1,129 +1,111 @@
-using System.Net;
 using System.Text.RegularExpressions;
 using Microsoft.Playwright;
+using Xunit.Abstractions;
+using static AiStreaming.Tests.Browser.ChatPage;
 
 namespace AiStreaming.Tests.Browser;
 
 /// <summary>
-/// The AppHost dashboard in Chromium after one reply streamed (<see cref="DashboardStackFixture"/>): a trace spanning the Api and a
-/// streamer, a point on the time-to-first-token chart, structured logs linked to their trace; and its access rules over HTTP.
-/// Assertions are Playwright's auto-waiting ones: telemetry arrives within the services' 1 s export interval.
+/// Aspire's own dashboard in Chromium, against the stack it orchestrates (<see cref="DashboardStackFixture"/>): signed in
+/// with its login URL, it lists the resources running, and a reply posted through Web shows in Traces as one trace from
+/// Web through an Api replica to the streamer replica that delivered it. The dashboard is a Blazor app that updates
+/// itself: assertions are Playwright's auto-waiting ones (telemetry arrives within the services' export interval).
 /// </summary>
 [Collection(DashboardStackCollection.Name)]
-public partial class DashboardTests(DashboardStackFixture stack, BrowserFixture browser) : IClassFixture<BrowserFixture>
+public partial class DashboardTests(DashboardStackFixture stack, BrowserFixture browser, ITestOutputHelper output) : IClassFixture<BrowserFixture>
 {
-    private static readonly LocatorAssertionsToBeVisibleOptions Visible = new() { Timeout = 30_000 };
+    /// <summary>Set to a file path (e.g. <c>docs/images/dashboard.png</c>) to save the resources page as a 1280×800 PNG there.</summary>
+    public const string ScreenshotVariable = "AISTREAMING_DASHBOARD_SCREENSHOT";
+
+    private static readonly LocatorAssertionsToBeVisibleOptions Visible = new() { Timeout = ChatPage.Timeout };
 
     [Fact]
-    public async Task A_reply_shows_as_one_trace_with_spans_from_the_api_and_a_streamer()
+    public async Task The_dashboard_lists_the_running_resources_and_shows_a_replys_trace_from_web_through_the_api_to_a_streamer()
     {
-        var page = await LoggedInPageAsync("#traces");
-        var trace = page.GetByRole(AriaRole.Row).Filter(new() { HasText = "api-0" }).Filter(new() { HasTextRegex = StreamerReplica() }).First;
-        await Assertions.Expect(trace).ToBeVisibleAsync(Visible);
-
-        await trace.GetByRole(AriaRole.Link).First.ClickAsync();
-        var spans = page.GetByRole(AriaRole.Table, new() { Name = "Spans" });
-        await Assertions.Expect(spans.GetByRole(AriaRole.Row).Filter(new() { HasText = "generation" }).First).ToBeVisibleAsync(Visible);
-        await Assertions.Expect(spans.GetByRole(AriaRole.Row).Filter(new() { HasText = "deliver conv:" }).Filter(new() { HasTextRegex = StreamerReplica() }).First)
-            .ToBeVisibleAsync(Visible);
-    }
-
-    [Fact]
-    public async Task The_time_to_first_token_chart_has_a_point()
-    {
-        var page = await LoggedInPageAsync("#metrics");
-        var chart = page.GetByRole(AriaRole.Figure, new() { Name = "Time to first token" });
-        await Assertions.Expect(chart).ToContainTextAsync(AtLeastOnePoint(), new() { Timeout = 30_000 });
-        await Assertions.Expect(chart.Locator("canvas")).ToBeVisibleAsync(Visible);
-    }
-
-    [Fact]
-    public async Task A_log_line_links_to_its_trace()
-    {
-        var page = await LoggedInPageAsync("#logs?source=api-0");
-        var line = page.GetByRole(AriaRole.Row).Filter(new() { HasText = $"Generation of {stack.MessageId} ended" }).First;
-        await Assertions.Expect(line).ToBeVisibleAsync(Visible);
-
-        await line.GetByRole(AriaRole.Link, new() { NameRegex = ViewTrace() }).ClickAsync();
-        await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { NameRegex = TraceHeading() })).ToBeVisibleAsync(Visible);
-        await Assertions.Expect(page.GetByRole(AriaRole.Table, new() { Name = "Spans" }).GetByRole(AriaRole.Row).Filter(new() { HasText = "generation" }).First)
-            .ToBeVisibleAsync(Visible);
-    }
-
-    [Fact]
-    public async Task Without_the_login_token_pages_redirect_to_login_and_the_api_answers_401()
-    {
-        using var http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = stack.DashboardUrl };
-        var page = await http.GetAsync("/");
-        Assert.Equal(HttpStatusCode.Redirect, page.StatusCode);
-        Assert.Equal("/login", page.Headers.Location?.OriginalString);
-        Assert.Equal(HttpStatusCode.Unauthorized, (await http.GetAsync("/api/resources")).StatusCode);
-        Assert.Equal(HttpStatusCode.Unauthorized, (await http.GetAsync("/api/logs")).StatusCode);
-        Assert.Equal(HttpStatusCode.Unauthorized, (await http.GetAsync("/login?t=wrong")).StatusCode);
-
-        var login = await http.GetAsync(stack.LoginUrl.PathAndQuery);
-        Assert.Equal(HttpStatusCode.Redirect, login.StatusCode);
-        var cookie = Assert.Single(login.Headers.GetValues("Set-Cookie"));
-        Assert.Contains("httponly", cookie, StringComparison.OrdinalIgnoreCase);
-        Assert.Contains("samesite=strict", cookie, StringComparison.OrdinalIgnoreCase);
-    }
-
-    [Fact]
-    public async Task A_foreign_Host_header_is_refused_against_DNS_rebinding()
-    {
-        using var http = new HttpClient { BaseAddress = stack.DashboardUrl };
-        using var request = new HttpRequestMessage(HttpMethod.Get, stack.LoginUrl.PathAndQuery);
-        request.Headers.Host = $"attacker.example:{stack.DashboardUrl.Port}";
-        Assert.Equal(HttpStatusCode.BadRequest, (await http.SendAsync(request)).StatusCode);
-
-        using var local = new HttpRequestMessage(HttpMethod.Get, "/login");
-        local.Headers.Host = $"localhost:{stack.DashboardUrl.Port}";
-        Assert.Equal(HttpStatusCode.OK, (await http.SendAsync(local)).StatusCode);
-    }
-
-    [Fact]
-    public async Task Otlp_export_without_the_api_key_is_rejected()
-    {
-        using var http = new HttpClient { BaseAddress = stack.DashboardUrl };
-        using var content = new ByteArrayContent([]);
-        content.Headers.ContentType = new("application/x-protobuf");
-        Assert.Equal(HttpStatusCode.Unauthorized, (await http.PostAsync("/v1/traces", content)).StatusCode);
-    }
-
-    [Fact]
-    public async Task No_page_shows_a_secret()
-    {
-        var page = await LoggedInPageAsync("#console/api/0");
-        await Assertions.Expect(page.GetByLabel("Console output")).Not.ToBeEmptyAsync(new() { Timeout = 30_000 });
-        var connectionString = await stack.App.GetConnectionStringAsync("messages");
-        var password = Regex.Match(connectionString!, "Password=([^;]+)", RegexOptions.IgnoreCase).Groups[1].Value;
-        foreach (var view in new[] { "#console/api/0", "#logs", "#resources" })
+        await using var dashboard = await browser.Browser.NewContextAsync(new() { ViewportSize = new() { Width = 1280, Height = 800 } });
+        var page = await dashboard.NewPageAsync();
+        page.Console += (_, message) => output.WriteLine($"dashboard console {message.Type}: {message.Text}");
+        try
         {
-            await page.GotoAsync(new Uri(stack.DashboardUrl, "/" + view).ToString());
-            await page.WaitForLoadStateAsync(LoadState.NetworkIdle);
-            var text = await page.Locator("main").InnerTextAsync();
-            Assert.DoesNotContain(password, text, StringComparison.Ordinal);
+            await ShowsTheResourcesAndTheTraceAsync(page);
+        }
+        catch (PlaywrightException)
+        {
+            var screenshot = Path.Combine(Path.GetTempPath(), $"dashboard-failure-{Guid.NewGuid():N}.png");
+            await page.ScreenshotAsync(new() { Path = screenshot, FullPage = true });
+            output.WriteLine($"The dashboard at {page.Url} (screenshot: {screenshot}) shows:\n{await page.Locator("body").InnerTextAsync()}");
+            throw;
         }
     }
 
-    private async Task<IPage> LoggedInPageAsync(string view)
+    private async Task ShowsTheResourcesAndTheTraceAsync(IPage page)
     {
-        var context = await browser.Browser.NewContextAsync();
-        var page = await context.NewPageAsync();
-        await page.GotoAsync(stack.LoginUrl.ToString());
-        await page.GotoAsync(new Uri(stack.DashboardUrl, "/" + view).ToString());
-        return page;
+        await page.GotoAsync(stack.LoginUrl.ToString()); // the token signs the browser in, then the resources page opens
+        await Assertions.Expect(page).Not.ToHaveURLAsync(new Regex("/login"), new() { Timeout = ChatPage.Timeout });
+        await ExpectRunningAsync(page, ResourceName("Executable", "redis"), 1);
+        await ExpectRunningAsync(page, ResourceName("Executable", "postgres"), 1);
+        await ExpectRunningAsync(page, ResourceName("Project", "api-[a-z0-9]+"), 2);
+        await ExpectRunningAsync(page, ResourceName("Project", "streamer-[a-z0-9]+"), 2);
+        await ExpectRunningAsync(page, ResourceName("Project", "web"), 1);
+
+        // One reply, posted and watched in the chat page: the streamer's delivery span exists only for a reply delivered.
+        await using var chat = await SignedInContextAsync(browser.Browser, stack.WebUri, "dashboard");
+        var chatPage = await chat.NewPageAsync();
+        var conversationId = await StartConversationAsync(chatPage, stack.WebUri);
+        await SendAsync(chatPage, "Show me a trace");
+        var reply = Replies(chatPage).Last;
+        await Assertions.Expect(reply).ToHaveAttributeAsync("data-status", "completed", new() { Timeout = ChatPage.Timeout });
+        var messageId = Guid.Parse((await reply.GetAttributeAsync("data-message-id"))!);
+        var traceId = await stack.TraceIdOfAsync(conversationId, messageId);
+
+        await page.GotoAsync(new Uri(stack.DashboardUrl, "/traces").ToString());
+        var trace = page.GetByRole(AriaRole.Row).Filter(new() { Has = page.GetByRole(AriaRole.Gridcell, new() { NameRegex = new Regex($"Trace Id: {traceId}$") }) });
+        await Assertions.Expect(trace).ToBeVisibleAsync(Visible);
+        foreach (var resource in new[] { "web", "api-", "streamer-" })
+        {
+            await Assertions.Expect(trace.Locator($".trace-service-tag[title^='{resource}']").First).ToBeAttachedAsync(new() { Timeout = ChatPage.Timeout });
+        }
+
+        await trace.GetByRole(AriaRole.Gridcell, new() { NameRegex = new Regex("^Name: ") }).ClickAsync();
+        await Assertions.Expect(page).ToHaveURLAsync(new Regex($"/traces/detail/{traceId}"), new() { Timeout = ChatPage.Timeout });
+        // Slashes escaped: Playwright hands the pattern to the page as a JavaScript regular expression literal.
+        await ExpectSpanAsync(page, new Regex(@"^web: POST \/api\/"));
+        await ExpectSpanAsync(page, new Regex(@"^api-[a-z0-9]+: POST \/api\/conversations\/\{id:guid\}\/messages"));
+        await ExpectSpanAsync(page, new Regex(@"^api-[a-z0-9]+: generation$"));
+        await ExpectSpanAsync(page, new Regex($@"^streamer-[a-z0-9]+: deliver conv:{conversationId:D}$"));
+
+        if (Environment.GetEnvironmentVariable(ScreenshotVariable) is { Length: > 0 } path)
+        {
+            await page.GotoAsync(stack.DashboardUrl.ToString());
+            await ExpectRunningAsync(page, ResourceName("Project", "web"), 1);
+            await page.ScreenshotAsync(new() { Path = path });
+        }
     }
 
-    [GeneratedRegex(@"streamer-\d")]
-    private static partial Regex StreamerReplica();
+    [Fact]
+    public async Task Without_the_login_token_the_dashboard_shows_its_login_page_and_no_resource()
+    {
+        await using var context = await browser.Browser.NewContextAsync();
+        var page = await context.NewPageAsync();
+        await page.GotoAsync(stack.DashboardUrl.ToString());
+        await Assertions.Expect(page).ToHaveURLAsync(new Regex("/login"), new() { Timeout = ChatPage.Timeout });
+        await Assertions.Expect(page.GetByRole(AriaRole.Gridcell, new() { NameRegex = ResourceName("Project", "web") })).ToHaveCountAsync(0);
+    }
 
-    [GeneratedRegex(@"· [1-9]\d* points?")]
-    private static partial Regex AtLeastOnePoint();
+    // The resources grid names a resource "{type}: {name}" (replicas by their own names, e.g. "Project: api-abcd1234").
+    private static Regex ResourceName(string type, string name) => new($"^{type}: {name}$");
 
-    [GeneratedRegex("^View trace")]
-    private static partial Regex ViewTrace();
+    private static async Task ExpectRunningAsync(IPage page, Regex name, int count)
+    {
+        var rows = page.GetByRole(AriaRole.Row).Filter(new() { Has = page.GetByRole(AriaRole.Gridcell, new() { NameRegex = name }) });
+        await Assertions.Expect(rows).ToHaveCountAsync(count, new() { Timeout = ChatPage.Timeout });
+        for (var i = 0; i < count; i++)
+        {
+            await Assertions.Expect(rows.Nth(i).GetByRole(AriaRole.Gridcell, new() { Name = "Running", Exact = true })).ToBeVisibleAsync(Visible);
+        }
+    }
 
-    [GeneratedRegex("^Trace [0-9a-f]{32}$")]
-    private static partial Regex TraceHeading();
+    // A span of the trace detail grid, named "{resource}: {span name}".
+    private static Task ExpectSpanAsync(IPage page, Regex name) =>
+        Assertions.Expect(page.GetByRole(AriaRole.Gridcell, new() { NameRegex = name }).First).ToBeVisibleAsync(Visible);
 }

@@ -23,6 +23,19 @@ public static class TestAppHost
             [$"--LocalServers:DataDirectory={NewDataDirectory()}", .. args], cancellationToken);
     }
 
+    /// <summary>
+    /// <see cref="CreateAsync(CancellationToken, string[])"/> with Aspire.Hosting.Testing's <paramref name="options"/>,
+    /// e.g. <see cref="DistributedApplicationTestingBuilderOptions.EnableDashboard"/> to run Aspire's dashboard (over
+    /// HTTP on loopback ports of its own; its login URL from <c>app.GetDashboardUrlAsync()</c>).
+    /// </summary>
+    public static async Task<IDistributedApplicationTestingBuilder> CreateAsync(
+        DistributedApplicationTestingBuilderOptions options, CancellationToken cancellationToken, params string[] args)
+    {
+        AllowUnsecuredTransport();
+        return await DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>(
+            options, [$"--LocalServers:DataDirectory={NewDataDirectory()}", .. args], cancellationToken);
+    }
+
     /// <summary>An application with no resources yet (add them with the AppHost's <c>AddRedisServer</c>, <c>AddPostgresServer</c>).</summary>
     /// <remarks>
     /// Built on the AppHost's assembly, as <see cref="CreateAsync"/> is, for DCP's path (its <c>dcpclipath</c> assembly

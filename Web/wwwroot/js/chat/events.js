@@ -80,6 +80,7 @@ function finish(event, fields, announcement) {
 /** Asks the hub who watches `channel` and shows it, if that channel is still open. */
 export function refreshPresence(channel) {
   if (!client.isConnected) return; // the next subscribed frame asks again
+  if (!client.connection) return; // over SSE there is no hub to ask: the channel's presence events bring the count
   client.connection.invoke('GetPresence', channel, view.subscription?.token ?? null)
     .then(presence => {
       if (channel === view.channel) setPresence(presence?.count, presence?.users);

@@ -44,7 +44,7 @@ function renderConnection() {
   ui.headerConnectionState.hidden = state === 'connected';
   ui.headerConnectionState.textContent = ui.connectionState.textContent;
   ui.connectionState.title = channelStatus === 'reconnecting'
-    ? 'Live updates are paused: the streaming service lost its data store. The reply continues when it is back.'
+    ? 'Live updates are paused: the streaming service or its data store is out of reach. The reply continues when it is back.'
     : '';
 }
 

@@ -3,8 +3,8 @@
 
 import { StreamClient } from '../stream/connection.js';
 
-/** The page's one hub connection (started by chat.js). */
-export const client = new StreamClient('/hubs/stream');
+/** The page's one connection to the streamer tier: the hub, or SSE without WebSockets (started by chat.js). */
+export const client = new StreamClient('/hubs/stream', '/sse');
 
 /**
  * The open conversation. A message model is

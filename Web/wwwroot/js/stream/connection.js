@@ -1,44 +1,65 @@
-// The page's one connection to the streamer tier's hub (docs/protocol.md, "SignalR hub /hubs/stream").
-// The streamer replicas sit behind one load-balanced address (Web's /hubs proxies to it), so the connection must
-// not depend on reaching the same replica twice: WebSockets without negotiate is one request to one replica.
-// Only where WebSockets are unavailable does it fall back to SignalR's negotiated transports (SSE, long polling),
-// which need the balancer's sticky-session cookie to keep negotiate and every later request on one replica.
+// The page's one connection to the streamer tier (docs/protocol.md, "SignalR hub /hubs/stream" and "SSE").
+// The streamer replicas sit behind one load-balanced address without affinity (Web's /hubs and /sse proxy to it),
+// so nothing may depend on reaching the same replica twice: the hub over WebSockets without negotiate is one
+// request to one replica. A browser that cannot use WebSockets streams each channel over plain SSE (/sse/{channel},
+// stateless: token in the URL, position in Last-Event-ID), never over SignalR's negotiated transports, whose
+// negotiate and later requests must all reach one replica.
 
 import { retryDelay, sleep } from '../retry.js';
+import { openSseStream } from './sse.js';
 
 const { HubConnectionBuilder, HubConnectionState, HttpTransportType, LogLevel } = globalThis.signalR;
 
-/** Transport choices, in the order tried: `websockets` (no negotiate, no affinity), then `negotiated`. */
-const TRANSPORTS = {
-  websockets: { transport: HttpTransportType.WebSockets, skipNegotiation: true },
-  negotiated: { transport: HttpTransportType.ServerSentEvents | HttpTransportType.LongPolling },
-};
+/** WebSocket starts that may fail in a row, on a page where WebSockets never connected, before it turns to SSE. */
+const WEBSOCKET_FAILURES_BEFORE_SSE = 3;
+/** How long a WebSocket start may take before it counts as failed (a proxy may hold an upgrade it will not do). */
+const WEBSOCKET_START_TIMEOUT_MS = 10_000;
 
 /**
- * One hub connection per page, reconnecting forever. `state` is one of `connecting`, `connected`,
- * `reconnecting`, `disconnected` (waiting before the next attempt); `transport` is `websockets` or
- * `negotiated` once connected. Cross-replica recovery is the channel subscriptions' own (offset and epoch),
- * so SignalR's stateful reconnect (same live process only, and it needs negotiate) is not used.
+ * The page's connection, reconnecting forever. `state` is one of `connecting`, `connected`, `reconnecting`,
+ * `disconnected` (waiting before the next attempt); `transport` is `websockets` (one hub connection carries every
+ * subscription) or `sse` (each subscription is its own EventSource; the state is then `connected` and each
+ * subscription reports its own interruptions) once connected. Cross-replica recovery is the channel subscriptions'
+ * own (offset and epoch), so SignalR's stateful reconnect (same live process only, and it needs negotiate) is not used.
  */
 export class StreamClient {
   state = 'disconnected';
-  /** The transport choice of the current connection: `websockets`, `negotiated`, or null before the first. */
+  /** The transport: `websockets`, `sse`, or null before the first connection. */
   transport = null;
-  /** The current `signalR.HubConnection`; replaced when a start has to build a new one. */
+  /** The current `signalR.HubConnection` (WebSockets only); replaced when a start has to build a new one. */
   connection = null;
   #url;
+  #sseUrl;
   #starting = false;
   #replacing = false;
+  #webSocketFailures = 0;
+  #webSocketsWorked = false;
   #stateListeners = new Set();
   #connectedListeners = new Set();
 
-  /** @param {string} url hub URL, e.g. `/hubs/stream` */
-  constructor(url) {
+  /**
+   * @param {string} url hub URL, e.g. `/hubs/stream`
+   * @param {string} sseUrl SSE endpoint, e.g. `/sse` (channels are `{sseUrl}/{channel}`)
+   */
+  constructor(url, sseUrl) {
     this.#url = url;
+    this.#sseUrl = sseUrl;
   }
 
+  /** True when subscriptions can open: the hub connection is up, or the page streams over SSE. */
   get isConnected() {
-    return this.connection?.state === HubConnectionState.Connected;
+    return this.transport === 'sse' || this.connection?.state === HubConnectionState.Connected;
+  }
+
+  /**
+   * Opens a stream of `channel`'s events from `(epoch, sinceOffset)` (both null: live only) on the current
+   * transport. `observer` gets `next(item)`, `error(error)`, `complete()` as from the hub's `Subscribe` stream and,
+   * over SSE, `interrupted()` (see stream/sse.js).
+   * @returns {{ dispose: () => void }} cancels the stream
+   */
+  subscribe(channel, sinceOffset, epoch, token, observer) {
+    if (this.transport === 'sse') return openSseStream(this.#sseUrl, channel, sinceOffset, epoch, token, observer);
+    return this.connection.stream('Subscribe', channel, sinceOffset, epoch, token).subscribe(observer);
   }
 
   /** Starts the connection, retrying with {@link retryDelay} until it succeeds. */
@@ -61,7 +82,7 @@ export class StreamClient {
    * the balancer hands the new one to a replica that is not draining. Calls while one runs coalesce.
    */
   async reconnect() {
-    if (this.#replacing) return;
+    if (this.#replacing || this.transport === 'sse') return; // over SSE each subscription reconnects by itself
     this.#replacing = true;
     const old = this.connection;
     this.connection = null; // its close is not ours to handle any more
@@ -89,31 +110,52 @@ export class StreamClient {
     return () => this.#connectedListeners.delete(listener);
   }
 
-  // One attempt: WebSockets first (when the browser has them), then the negotiated transports.
+  // One attempt: the hub over WebSockets without negotiate; SSE when the browser has no WebSocket, or when
+  // WebSockets failed every time on this page (a proxy that refuses the upgrade, say). Once one WebSocket connection
+  // worked, failures are the servers' and the page keeps to WebSockets.
   async #startOnce() {
-    const choices = typeof globalThis.WebSocket === 'function' ? ['websockets', 'negotiated'] : ['negotiated'];
-    for (const choice of choices) {
-      this.#setState('connecting');
-      const connection = this.#build(choice);
-      this.connection = connection;
-      try {
-        await connection.start();
-        if (connection !== this.connection) {
-          await connection.stop(); // replaced meanwhile (reconnect): the next attempt builds the current one
-          return false;
-        }
-        this.transport = choice;
-        return true;
-      } catch (error) {
-        console.warn(`aiStreaming: ${choice} connection failed`, error);
-      }
+    if (this.transport === 'sse') return true;
+    const noWebSockets = typeof globalThis.WebSocket !== 'function';
+    if (noWebSockets || (!this.#webSocketsWorked && this.#webSocketFailures >= WEBSOCKET_FAILURES_BEFORE_SSE)) {
+      console.warn(`aiStreaming: ${noWebSockets ? 'no WebSocket in this browser' : 'WebSockets keep failing'}: streaming over SSE`);
+      this.connection = null;
+      this.transport = 'sse';
+      return true;
     }
-    return false;
+    this.#setState('connecting');
+    const connection = this.#build();
+    this.connection = connection;
+    let timer;
+    try {
+      await Promise.race([
+        connection.start(),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`no WebSocket connection within ${WEBSOCKET_START_TIMEOUT_MS} ms`)), WEBSOCKET_START_TIMEOUT_MS);
+        }),
+      ]);
+      if (connection !== this.connection) {
+        await connection.stop(); // replaced meanwhile (reconnect): the next attempt builds the current one
+        return false;
+      }
+      this.transport = 'websockets';
+      this.#webSocketsWorked = true;
+      return true;
+    } catch (error) {
+      this.#webSocketFailures++;
+      console.warn('aiStreaming: WebSocket connection failed', error);
+      if (connection === this.connection) {
+        this.connection = null; // its close, if it ever comes, is not ours to handle
+        connection.stop().catch(() => {});
+      }
+      return false;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
-  #build(choice) {
+  #build() {
     const connection = new HubConnectionBuilder()
-      .withUrl(this.#url, TRANSPORTS[choice])
+      .withUrl(this.#url, { transport: HttpTransportType.WebSockets, skipNegotiation: true })
       .withAutomaticReconnect({ nextRetryDelayInMilliseconds: context => retryDelay(context.previousRetryCount) })
       .configureLogging(LogLevel.Warning)
       .build();

@@ -2,6 +2,7 @@
 // hub"). Generic like the tier itself: positions, recovery and control frames; nothing here knows about chat.
 
 import { retryDelay } from '../retry.js';
+import { SseClosedError } from './sse.js';
 
 const isHubError = error => /HubException/.test(error?.message ?? '');
 const isTokenError = error => /HubException: (forbidden|token_expired)/.test(error?.message ?? '');
@@ -77,7 +78,7 @@ export class ChannelSubscription {
     return this.#token?.value ?? null;
   }
 
-  /** Unsubscribes (cancels the hub stream); no handler is called afterwards. */
+  /** Unsubscribes (cancels the hub stream or closes the EventSource); no handler is called afterwards. */
   dispose() {
     this.#disposed = true;
     this.#generation++;
@@ -104,7 +105,7 @@ export class ChannelSubscription {
     if (!this.#disposed) this.#open();
   }
 
-  // Opens a new hub stream from `position`. Every stream has a generation: callbacks of an older one are ignored.
+  // Opens a new stream (hub or SSE) from `position`. Every stream has a generation: callbacks of an older one are ignored.
   async #open() {
     const generation = ++this.#generation;
     this.#closeStream();
@@ -124,15 +125,20 @@ export class ChannelSubscription {
     const { epoch, offset } = this.position;
     const sinceOffset = epoch ? offset : null; // an offset means nothing without its epoch
     try {
-      this.#stream = this.#client.connection
-        .stream('Subscribe', this.channel, sinceOffset, epoch || null, token)
-        .subscribe({
-          next: item => {
-            if (generation === this.#generation) this.#receive(item, generation);
-          },
-          error: error => this.#ended(generation, error),
-          complete: () => this.#ended(generation, null),
-        });
+      this.#stream = this.#client.subscribe(this.channel, sinceOffset, epoch || null, token, {
+        next: item => {
+          if (generation === this.#generation) this.#receive(item, generation);
+        },
+        error: error => this.#ended(generation, error),
+        complete: () => this.#ended(generation, null),
+        // SSE: EventSource resumes by itself from the last id it received, which is our position unless a reload
+        // holds events back (then resubscribe from the position instead, as after any other end).
+        interrupted: () => {
+          if (generation !== this.#generation || this.#held) return false;
+          this.#setStatus('reconnecting');
+          return true;
+        },
+      });
     } catch (error) {
       this.#ended(generation, error);
     }
@@ -166,9 +172,10 @@ export class ChannelSubscription {
       case 'resubscribe':
         // The server ends this stream (slow consumer, gap, epoch change, shutdown, expired token): go on from what we
         // have, with a fresh token when that was the reason. A replica that shuts down is left for another: the
-        // connection is replaced and every subscription resumes on the new one (onConnected).
+        // connection is replaced and every subscription resumes on the new one (onConnected); over SSE this stream
+        // alone is replaced.
         if (item.data?.reason === 'token_expired') this.#token = null;
-        if (item.data?.reason === 'shutdown') {
+        if (item.data?.reason === 'shutdown' && this.#client.transport === 'websockets') {
           this.#generation++;
           this.#closeStream();
           this.#client.reconnect();
@@ -245,7 +252,9 @@ export class ChannelSubscription {
   #ended(generation, error) {
     if (generation !== this.#generation || this.#disposed) return;
     this.#stream = null;
-    if (error && isTokenError(error)) this.#token = null; // fetch a fresh one on the retry
+    // Fetch a fresh token on the retry: a closed EventSource does not say why, and an expired token is one reason.
+    if (error && (isTokenError(error) || error instanceof SseClosedError)) this.#token = null;
+    if (error instanceof SseClosedError) this.#setStatus('reconnecting'); // over SSE no connection state says it
     if (error && isHubError(error)) this.#handlers.onError?.(error);
     // When the connection drops, SignalR fails its streams before it starts reconnecting; by the time
     // this timer fires the connection is reconnecting and #open waits for onConnected instead.

@@ -1,7 +1,6 @@
 using System.Text.Json;
 using AiStreaming.Channels;
 using AiStreaming.Tests.Aspire;
-using AiStreaming.Tests.EndToEnd;
 using AiStreaming.Tests.Infrastructure;
 using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;

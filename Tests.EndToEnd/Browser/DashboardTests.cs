@@ -12,9 +12,9 @@ namespace AiStreaming.Tests.Browser;
 /// itself: assertions are Playwright's auto-waiting ones (telemetry arrives within the services' export interval).
 /// </summary>
 [Collection(DashboardStackCollection.Name)]
-public partial class DashboardTests(DashboardStackFixture stack, BrowserFixture browser, ITestOutputHelper output) : IClassFixture<BrowserFixture>
+public class DashboardTests(DashboardStackFixture stack, BrowserFixture browser, ITestOutputHelper output) : IClassFixture<BrowserFixture>
 {
-    /// <summary>Set to a file path (e.g. <c>docs/images/dashboard.png</c>) to save the resources page as a 1280×800 PNG there.</summary>
+    /// <summary>Set to an absolute file path (e.g. the repository's <c>docs/images/dashboard.png</c>) to save the resources page there as a 1280×800 PNG.</summary>
     public const string ScreenshotVariable = "AISTREAMING_DASHBOARD_SCREENSHOT";
 
     private static readonly LocatorAssertionsToBeVisibleOptions Visible = new() { Timeout = ChatPage.Timeout };

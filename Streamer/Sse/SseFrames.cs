@@ -21,7 +21,7 @@ namespace AiStreaming.Streamer.Sse;
 /// </summary>
 internal static class SseFrames
 {
-    /// <summary>The reconnection delay sent with the first frame: 1000 ms.</summary>
+    /// <summary>The reconnection delay sent with the first frame: 250 ms.</summary>
     public static readonly TimeSpan Retry = TimeSpan.FromMilliseconds(250);
 
     /// <summary>Writes <paramref name="events"/> to <paramref name="writer"/> until the subscription ends or the client leaves.</summary>

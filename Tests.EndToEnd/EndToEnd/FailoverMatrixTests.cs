@@ -169,7 +169,14 @@ public class FailoverMatrixTests(StackFixture stack, BrowserFixture browser, ITe
             // Every conversation has a reply streaming before the first replica goes.
             foreach (var (_, client, messages) in sessions)
             {
-                await client.Transcript.WaitUntilAsync(t => messages.Count > 0 && t.TextLength(messages[0]) > 0, ReplyTimeout, "a reply under way");
+                try
+                {
+                    await client.Transcript.WaitUntilAsync(t => messages.Count > 0 && t.TextLength(messages[0]) > 0, ReplyTimeout, "a reply under way");
+                }
+                catch (TimeoutException ex) when (messages.Count > 0)
+                {
+                    throw new TimeoutException($"{client.Kind}: {ex.Message} " + await DescribeServersAsync(messages[0]), ex);
+                }
             }
             foreach (var replica in stack.StreamerIds.Concat(stack.ApiIds))
             {

@@ -126,7 +126,10 @@ public class FailoverMatrixTests(StackFixture stack, BrowserFixture browser, ITe
             }
 
             // The proxy may still send a post to the killed replica (502): sent again with its key, it is taken once.
-            var next = await PostWithRetryAsync(conversationId, "Are you still there?");
+            var key = Guid.NewGuid().ToString("N");
+            var next = await PostWithRetryAsync(conversationId, "Are you still there?", key);
+            // As a client whose answer was lost on the way sends it again: the same reply, nothing stored twice.
+            Assert.Equal(next, await PostWithRetryAsync(conversationId, "Are you still there?", key));
             foreach (var client in clients)
             {
                 await WaitForEndAsync(client, next, "the reply to the post sent while an Api replica is down");
@@ -166,7 +169,14 @@ public class FailoverMatrixTests(StackFixture stack, BrowserFixture browser, ITe
             // Every conversation has a reply streaming before the first replica goes.
             foreach (var (_, client, messages) in sessions)
             {
-                await client.Transcript.WaitUntilAsync(t => messages.Count > 0 && t.TextLength(messages[0]) > 0, ReplyTimeout, "a reply under way");
+                try
+                {
+                    await client.Transcript.WaitUntilAsync(t => messages.Count > 0 && t.TextLength(messages[0]) > 0, ReplyTimeout, "a reply under way");
+                }
+                catch (TimeoutException ex) when (messages.Count > 0)
+                {
+                    throw new TimeoutException($"{client.Kind}: {ex.Message} " + await DescribeServersAsync(messages[0]), ex);
+                }
             }
             foreach (var replica in stack.StreamerIds.Concat(stack.ApiIds))
             {
@@ -210,11 +220,11 @@ public class FailoverMatrixTests(StackFixture stack, BrowserFixture browser, ITe
 
     /// <summary>
     /// Posts as the page does: one Idempotency-Key, sent again while the proxy answers 502–504 (an Api replica is
-    /// killed, drains or restarts). Fails unless it is accepted within 20 attempts.
+    /// killed, drains or restarts). Fails unless it is accepted within 20 attempts. A new key unless one is given.
     /// </summary>
-    private async Task<Guid> PostWithRetryAsync(Guid conversationId, string content)
+    private async Task<Guid> PostWithRetryAsync(Guid conversationId, string content, string? idempotencyKey = null)
     {
-        var key = Guid.NewGuid().ToString("N");
+        var key = idempotencyKey ?? Guid.NewGuid().ToString("N");
         for (var attempt = 1; ; attempt++)
         {
             using var request = new HttpRequestMessage(HttpMethod.Post, $"/api/conversations/{conversationId}/messages")

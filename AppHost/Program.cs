@@ -37,6 +37,10 @@ var streamer = builder.AddProject<Projects.Streamer>("streamer")
     .WithReference(redis)
     .WithEnvironment("Auth__SigningKey", signingKey)
     .WithEnvironment("Channels__ShardedPubSub", shardedPubSub)
+    // DCP gives a stopping replica about 12 s before it fails the stop (or restart). Aspire's proxy does not read
+    // readiness, so streams keep arriving while a replica drains, and the host would wait 30 s for them: end them after
+    // 5 s instead (their clients resume on the other replica). Container Apps has its own termination grace period.
+    .WithEnvironment("DOTNET_shutdownTimeoutSeconds", "5")
     .WithReplicas(2)
     .WithHttpHealthCheck("/health")
     .WaitFor(redis);

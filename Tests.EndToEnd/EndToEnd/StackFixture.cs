@@ -65,11 +65,7 @@ public sealed class StackFixture : IAsyncLifetime
             .WithEnvironment("Streamer__SseHeartbeatInterval", "00:00:01")
             // The fault tests hold tens of connections of one user, all on one replica while the other restarts.
             .WithEnvironment("StreamerSecurity__MaxConnectionsPerUser", "1000")
-            .WithEnvironment("StreamerSecurity__MaxSubscriptionsPerUser", "1000")
-            // DCP gives a stopping replica about 12 s before it fails the stop (and the restart). Aspire's proxy does not
-            // read readiness, so streams keep arriving while a replica drains; the host would wait 30 s for them: cut them
-            // after 3 s instead (they resume on another replica).
-            .WithEnvironment("DOTNET_shutdownTimeoutSeconds", "3");
+            .WithEnvironment("StreamerSecurity__MaxSubscriptionsPerUser", "1000");
         foreach (var project in builder.Resources.OfType<ProjectResource>())
         {
             // The testing builder runs no dashboard, yet points OTLP at one: exporting to nobody, each service would
@@ -205,6 +201,24 @@ public sealed class StackFixture : IAsyncLifetime
             // By its own snapshot: right after the start command the resource may still show the stop's exit, which
             // WaitForResourceHealthyAsync takes for a failed start.
             await App.WaitForReplicaAsync(node, ReplicaExtensions.IsHealthy, cts.Token);
+        }
+        // The outage is over for the next test once every Api replica is ready again: its readiness includes Redis, and
+        // after a whole cluster restarted its multiplexer can take seconds more to reconnect than the servers to start.
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        foreach (var api in ApiIds)
+        {
+            var health = new Uri(App.ReplicaUri(api), "/health");
+            await Eventually.UntilAsync(async () =>
+            {
+                try
+                {
+                    return (await http.GetAsync(health, cts.Token)).IsSuccessStatusCode;
+                }
+                catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
+                {
+                    return false;
+                }
+            }, TimeSpan.FromSeconds(60), $"{api} ready again after Redis came back");
         }
     }
 

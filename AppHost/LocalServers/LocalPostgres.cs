@@ -127,8 +127,13 @@ public static partial class LocalPostgres
                 context.Args.Add(data);
                 context.Args.Add("-p");
                 context.Args.Add(server.PrimaryEndpoint.Property(EndpointProperty.TargetPort));
-                context.Args.Add("-c");
-                context.Args.Add("listen_addresses=127.0.0.1");
+                // Loopback only; room for two Api replicas' pools (Npgsql's default Max Pool Size is 100 each); no fsync:
+                // this is a development server whose data a crash may lose, and fsync would be most of its CPU per reply.
+                foreach (var setting in new[] { "listen_addresses=127.0.0.1", "max_connections=200", "fsync=off" })
+                {
+                    context.Args.Add("-c");
+                    context.Args.Add(setting);
+                }
             })
             .WaitForCompletion(init)
             .OnResourceReady((postgres, @event, cancellationToken) => CreateDatabasesAsync(postgres, @event.Services, cancellationToken));

@@ -85,6 +85,12 @@ public sealed class BenchStack : IAsyncDisposable
             .WithEnvironment("Logging__LogLevel__Default", "Warning");
         var streamer = builder.CreateResourceBuilder<ProjectResource>("streamer").WithEnvironment("Logging__LogLevel__Default", "Warning");
         var web = builder.CreateResourceBuilder<ProjectResource>("web").WithEnvironment("Logging__LogLevel__Default", "Warning");
+        foreach (var project in new[] { api, streamer, web })
+        {
+            // The testing builder runs no dashboard yet points OTLP at one: each service would keep retrying its exports
+            // to nobody, CPU the bench would charge to the delivery path. No endpoint: no exporter.
+            project.WithEnvironment("OTEL_EXPORTER_OTLP_ENDPOINT", "");
+        }
         foreach (var (key, value) in BenchAuth.LimitsEnvironment)
         {
             api.WithEnvironment(key, value);

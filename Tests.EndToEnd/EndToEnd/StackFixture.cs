@@ -181,10 +181,8 @@ public sealed class StackFixture : IAsyncLifetime
     /// <summary>A Redis outage: stops every Redis server (each master of a cluster, so every channel's shard is gone).</summary>
     public async Task StopRedisAsync()
     {
-        foreach (var node in RedisNodes)
-        {
-            await App.CommandAsync(node, KnownResourceCommands.StopCommand);
-        }
+        // All at once, as a whole cluster going down would.
+        await Task.WhenAll(RedisNodes.Select(node => App.CommandAsync(node, KnownResourceCommands.StopCommand)));
     }
 
     /// <summary>Ends <see cref="StopRedisAsync"/>'s outage: starts every Redis server again (without its data) and waits until
@@ -192,10 +190,7 @@ public sealed class StackFixture : IAsyncLifetime
     public async Task StartRedisAsync()
     {
         using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(1));
-        foreach (var node in RedisNodes)
-        {
-            await App.CommandAsync(node, KnownResourceCommands.StartCommand, cts.Token);
-        }
+        await Task.WhenAll(RedisNodes.Select(node => App.CommandAsync(node, KnownResourceCommands.StartCommand, cts.Token)));
         foreach (var node in RedisNodes)
         {
             // By its own snapshot: right after the start command the resource may still show the stop's exit, which
@@ -212,7 +207,7 @@ public sealed class StackFixture : IAsyncLifetime
             {
                 try
                 {
-                    return (await http.GetAsync(health, cts.Token)).IsSuccessStatusCode;
+                    return (await http.GetAsync(health)).IsSuccessStatusCode;
                 }
                 catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
                 {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the fault tests again and again, alternating one Redis server and a 3-master Redis Cluster, and prints one line
-# per run (how issue 13's "20 consecutive runs" was checked; figures in docs/BENCHMARKS.md, "Failover").
+# per run: how "the fault tests pass N runs in a row" is checked.
 # Usage: ./scripts/fault-loop.sh [runs, default 20] [log directory, default a new temporary one]
 # Build first (./scripts/test.sh builds, or: dotnet build Tests.EndToEnd/Tests.EndToEnd.csproj); the runs use --no-build.
 set -uo pipefail

@@ -57,14 +57,19 @@ public static class ReplicaExtensions
     /// </summary>
     public static int? ServerProcessId(this DistributedApplication app, string replicaId)
     {
-        var snapshot = app.Snapshot(replicaId);
+        if (!app.ResourceNotifications.TryGetCurrentState(replicaId, out var resourceEvent))
+        {
+            throw new InvalidOperationException($"No resource {replicaId}.");
+        }
+        var snapshot = resourceEvent.Snapshot;
         if (snapshot.State?.Text != KnownResourceStates.Running
             || snapshot.Properties.FirstOrDefault(p => p.Name == "executable.pid")?.Value is not { } value
             || !int.TryParse(value.ToString(), out var launcher))
         {
             return null;
         }
-        return ChildrenOf(launcher).FirstOrDefault(launcher);
+        // Only a project has a launcher in between: PostgreSQL's own children are its backends, not its server.
+        return resourceEvent.Resource is ProjectResource ? ChildrenOf(launcher).FirstOrDefault(launcher) : launcher;
     }
 
     /// <summary>Kills the replica's server with SIGKILL, as a crash would, and waits until Aspire sees it stopped.</summary>

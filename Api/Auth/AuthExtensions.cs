@@ -9,11 +9,14 @@ namespace AiStreaming.Api.Auth;
 /// <summary>
 /// Who calls the Api: every conversation endpoint requires a user token (JWT bearer issued by Web, validated with
 /// the shared <c>Auth:SigningKey</c>, <see cref="UserTokens.ValidationParameters"/>). The Api issues subscription
-/// tokens (<see cref="SubscriptionTokens"/>) and limits posts per user (<see cref="PostsPolicy"/>).
+/// tokens (<see cref="SubscriptionTokens"/>) and limits posts per user across replicas (<see cref="PostsPolicy"/>).
 /// </summary>
 public static class AuthExtensions
 {
-    /// <summary>Rate-limiter policy of state-changing calls: <see cref="ApiLimitsOptions.PostsPerMinute"/> per user.</summary>
+    /// <summary>
+    /// Rate-limiter policy of state-changing calls: <see cref="ApiLimitsOptions.PostsPerMinute"/> per user, counted across
+    /// replicas in Redis (<see cref="PostsQuota"/>).
+    /// </summary>
     public const string PostsPolicy = "posts-per-user";
 
     /// <summary>
@@ -27,6 +30,8 @@ public static class AuthExtensions
     {
         builder.AddUserTokenAuthentication();
         builder.Services.AddOptions<ApiLimitsOptions>().BindConfiguration(ApiLimitsOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<PostsQuota>();
+        builder.Services.AddHttpContextAccessor();
 
         builder.Services.AddRateLimiter(limiter =>
         {
@@ -35,25 +40,18 @@ public static class AuthExtensions
             {
                 if (context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter))
                 {
-                    context.HttpContext.Response.Headers.RetryAfter = ((int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                    context.HttpContext.Response.Headers.RetryAfter = PostsQuota.RetryAfterSeconds(retryAfter);
                 }
                 await TypedResults.Problem(
                     title: "Too many requests",
                     detail: "You are sending messages too fast; wait a moment and retry.",
                     statusCode: StatusCodes.Status429TooManyRequests).ExecuteAsync(context.HttpContext);
             };
-            limiter.AddPolicy(PostsPolicy, context =>
-            {
-                var limits = context.RequestServices.GetRequiredService<IOptions<ApiLimitsOptions>>().Value;
-                return RateLimitPartition.GetFixedWindowLimiter(
-                    UserTokens.UserId(context.User) ?? "anonymous",
-                    _ => new FixedWindowRateLimiterOptions
-                    {
-                        PermitLimit = limits.PostsPerMinute,
-                        Window = TimeSpan.FromMinutes(1),
-                        QueueLimit = 0,
-                    });
-            });
+            limiter.AddPolicy(PostsPolicy, context => RateLimitPartition.Get(
+                UserTokens.UserId(context.User) ?? "",
+                userId => new PostsQuota.UserLimiter(
+                    context.RequestServices.GetRequiredService<PostsQuota>(), userId,
+                    context.RequestServices.GetRequiredService<IHttpContextAccessor>())));
         });
         return builder;
     }

@@ -15,6 +15,7 @@ internal static class StreamerAuthExtensions
         builder.Services.AddOptions<StreamerSecurityOptions>().BindConfiguration(StreamerSecurityOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<SubscriptionGate>();
         builder.Services.AddSingleton<UserLimits>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<UserLimits>());
         return builder;
     }
 

@@ -20,11 +20,25 @@ public sealed class StreamerSecurityOptions
     [MinLength(1)]
     public string[] Namespaces { get; set; } = ["conv"];
 
-    /// <summary>Hub connections one user may hold on one replica. Default 20 (tabs and devices).</summary>
+    /// <summary>Hub connections one user may hold across all replicas (counted in Redis, <see cref="UserLimits"/>). Default 20 (tabs and devices).</summary>
     [Range(1, 100_000)]
     public int MaxConnectionsPerUser { get; set; } = 20;
 
-    /// <summary>Subscriptions (hub and SSE) one user may hold on one replica. Default 100.</summary>
+    /// <summary>Subscriptions (hub and SSE) one user may hold across all replicas (counted in Redis, <see cref="UserLimits"/>). Default 100.</summary>
     [Range(1, 1_000_000)]
     public int MaxSubscriptionsPerUser { get; set; } = 100;
+
+    /// <summary>
+    /// Life of a counted connection or subscription in Redis unless its replica renews it (every third of it): how long
+    /// the slots of a replica that died keep counting. Default 30 s.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:03", "00:10:00")]
+    public TimeSpan LimitSlotTtl { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Longest wait for Redis when counting a connection or subscription; past it (or while Redis is disconnected) it is
+    /// admitted and counted on this replica only (fail-open, <see cref="UserLimits"/>). Default 1 s.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.050", "00:00:30")]
+    public TimeSpan LimitRedisTimeout { get; set; } = TimeSpan.FromSeconds(1);
 }

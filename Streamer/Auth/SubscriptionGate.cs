@@ -42,8 +42,8 @@ public sealed record SubscriptionRefusal(string Code, string Reason)
 /// <summary>
 /// Checks a Subscribe (hub) or SSE request before any subscription opens: a valid channel name in a known namespace
 /// (<see cref="StreamerSecurityOptions.Namespaces"/>) and a subscription token for that channel
-/// (<see cref="SubscriptionTokens"/>, CPU only, no database). On the hub the token's <c>sub</c> must also be the
-/// connection's user. Each refusal is logged once, at Information, without a stack trace.
+/// (<see cref="SubscriptionTokens"/>, CPU only, no database). Where the caller is known (the hub connection's user, or
+/// the user token of an SSE request) the token's <c>sub</c> must also be that user. Each refusal is logged once, at Information, without a stack trace.
 /// </summary>
 internal sealed partial class SubscriptionGate(
     SubscriptionTokens tokens, IOptions<StreamerSecurityOptions> options, ILogger<SubscriptionGate> logger)
@@ -51,7 +51,7 @@ internal sealed partial class SubscriptionGate(
     /// <summary>Checks a subscription.</summary>
     /// <param name="channel">Channel name as the client sent it.</param>
     /// <param name="token">Subscription token, or <see langword="null"/>.</param>
-    /// <param name="connectionUserId">The hub connection's user, or <see langword="null"/> on SSE.</param>
+    /// <param name="connectionUserId">The caller (hub connection's user, SSE request's user token), or <see langword="null"/> when unknown.</param>
     /// <param name="transport"><c>hub</c> or <c>sse</c>, for the log.</param>
     /// <returns>The grant, or the refusal.</returns>
     public async Task<(SubscriptionGrant? Grant, SubscriptionRefusal? Refusal)> CheckAsync(

@@ -36,7 +36,7 @@ internal sealed class StreamHub(
     public const string Path = "/hubs/stream";
 
     private const string SubscriptionCountKey = "subscriptions";
-    private const string ConnectionCountedKey = "user-connection";
+    private const string ConnectionSlotKey = "user-connection";
 
     private string UserId => UserTokens.UserId(Context.User) ?? throw new HubException("forbidden: not signed in.");
 
@@ -78,10 +78,10 @@ internal sealed class StreamHub(
             throw new HubException($"{refusal.Code}: {refusal.Reason}");
         }
         var name = grant!.Channel;
-        if (!limits.TryAcquireSubscription(userId, security.Value.MaxSubscriptionsPerUser))
+        if (await limits.TryAcquireSubscriptionAsync(userId) is not { } slot)
         {
             gate.LogRefused("too_many_subscriptions", channel, "hub");
-            throw new HubException($"too_many_subscriptions: at most {security.Value.MaxSubscriptionsPerUser} per user.");
+            throw new HubException($"too_many_subscriptions: at most {security.Value.MaxSubscriptionsPerUser} per user; retry after {UserLimits.RetryAfterSeconds} s.");
         }
 
         // Streams of one connection run concurrently: count with Interlocked on the box made in OnConnectedAsync.
@@ -89,7 +89,7 @@ internal sealed class StreamHub(
         if (Interlocked.Increment(ref count.Value) > options.Value.MaxSubscriptionsPerConnection)
         {
             Interlocked.Decrement(ref count.Value);
-            limits.ReleaseSubscription(userId);
+            slot.Release();
             throw new HubException($"too_many_subscriptions: at most {options.Value.MaxSubscriptionsPerConnection} per connection.");
         }
 
@@ -123,7 +123,7 @@ internal sealed class StreamHub(
         finally
         {
             Interlocked.Decrement(ref count.Value);
-            limits.ReleaseSubscription(userId);
+            slot.Release();
         }
     }
 
@@ -148,26 +148,23 @@ internal sealed class StreamHub(
         }
     }
 
-    public override Task OnConnectedAsync()
+    public override async Task OnConnectedAsync()
     {
         telemetry.Connected();
         Context.Items[SubscriptionCountKey] = new StrongBox<int>();
-        if (!limits.TryAcquireConnection(UserId, security.Value.MaxConnectionsPerUser))
+        if (await limits.TryAcquireConnectionAsync(UserId) is not { } slot)
         {
             gate.LogRefused("too_many_connections", null, "hub");
-            throw new HubException($"too_many_connections: at most {security.Value.MaxConnectionsPerUser} per user.");
+            throw new HubException($"too_many_connections: at most {security.Value.MaxConnectionsPerUser} per user; retry after {UserLimits.RetryAfterSeconds} s.");
         }
-        Context.Items[ConnectionCountedKey] = true;
-        return base.OnConnectedAsync();
+        Context.Items[ConnectionSlotKey] = slot;
+        await base.OnConnectedAsync();
     }
 
     public override Task OnDisconnectedAsync(Exception? exception)
     {
         telemetry.Disconnected();
-        if (Context.Items.ContainsKey(ConnectionCountedKey))
-        {
-            limits.ReleaseConnection(UserId);
-        }
+        (Context.Items.TryGetValue(ConnectionSlotKey, out var slot) ? slot as UserSlot : null)?.Release();
         return base.OnDisconnectedAsync(exception);
     }
 }

@@ -1,4 +1,5 @@
 using AiStreaming.Channels;
+using AiStreaming.Channels.Security;
 using AiStreaming.Streamer.Auth;
 using AiStreaming.Streamer.Channels;
 using AiStreaming.Streamer.Presence;
@@ -12,7 +13,10 @@ namespace AiStreaming.Streamer.Sse;
 /// Plain Server-Sent Events for clients without SignalR (<c>curl -N</c>, the browser's EventSource): the same
 /// subscribe-and-recover rules as the hub, with positions in <c>id: {epoch}:{offset}</c> lines and resume through
 /// <c>Last-Event-ID</c> (WHATWG HTML, "Server-sent events"). A subscription token for the channel is required in
-/// <c>?token=</c> (EventSource cannot set headers): 403 <c>forbidden</c> or 401 <c>token_expired</c> otherwise.
+/// <c>?token=</c> (EventSource cannot set headers): 403 <c>forbidden</c> or 401 <c>token_expired</c> otherwise. When the
+/// request carries a user token (Web attaches one to every proxied request), the subscription token must name that user
+/// (403 <c>forbidden</c> otherwise), as on the hub. Too many subscriptions of the user across replicas: 429
+/// <c>too_many_subscriptions</c> with <c>Retry-After</c>.
 /// </summary>
 internal static class SseEndpoints
 {
@@ -53,7 +57,9 @@ internal static class SseEndpoints
         TimeProvider time,
         CancellationToken cancellationToken)
     {
-        var (grant, refusal) = await gate.CheckAsync(channel, context.Request.Query["token"].FirstOrDefault(), null, "sse");
+        // Through Web the caller is known (its user token): the subscription token must then be that user's.
+        var caller = UserTokens.UserId(context.User);
+        var (grant, refusal) = await gate.CheckAsync(channel, context.Request.Query["token"].FirstOrDefault(), caller, "sse");
         if (refusal is not null)
         {
             return TypedResults.Problem(refusal.Reason, statusCode: refusal.StatusCode, title: refusal.Code);
@@ -73,9 +79,10 @@ internal static class SseEndpoints
             (epoch, since) = (e, o);
         }
 
-        if (!limits.TryAcquireSubscription(grant.UserId, security.Value.MaxSubscriptionsPerUser))
+        if (await limits.TryAcquireSubscriptionAsync(grant.UserId) is not { } slot)
         {
             gate.LogRefused("too_many_subscriptions", channel, "sse");
+            context.Response.Headers.RetryAfter = UserLimits.RetryAfter;
             return TypedResults.Problem(
                 $"At most {security.Value.MaxSubscriptionsPerUser} subscriptions per user.",
                 statusCode: StatusCodes.Status429TooManyRequests, title: "too_many_subscriptions");
@@ -88,7 +95,7 @@ internal static class SseEndpoints
         }
         finally
         {
-            limits.ReleaseSubscription(grant.UserId);
+            slot.Release();
         }
     }
 

@@ -14,7 +14,8 @@ public static class AuthenticationExtensions
 {
     /// <summary>
     /// Adds <see cref="AuthOptions"/> (section <c>Auth</c>, validated on start), JwtBearer authentication of user tokens
-    /// (<see cref="UserTokens.ValidationParameters"/>, claims as issued), authorization and a singleton
+    /// (<see cref="UserTokens.ValidationParameters"/>, claims as issued; a token without a non-empty <c>sub</c> is refused,
+    /// 401), authorization and a singleton
     /// <see cref="SubscriptionTokens"/>. The authenticated principal keeps only <c>sub</c> and <c>name</c>, the two
     /// claims the services read: a hub connection holds its principal for its whole life, and the parsed token with all
     /// its claims cost ≈ 3 KB per connection (docs/BENCHMARKS.md).
@@ -35,6 +36,12 @@ public static class AuthenticationExtensions
                     OnTokenValidated = context =>
                     {
                         var user = context.Principal;
+                        // Every user is a non-empty sub: without one, all such tokens would be one anonymous user.
+                        if (string.IsNullOrEmpty(UserTokens.UserId(user)))
+                        {
+                            context.Fail("The token has no subject (sub).");
+                            return Task.CompletedTask;
+                        }
                         context.Principal = new ClaimsPrincipal(new ClaimsIdentity(
                             [new Claim(UserTokens.SubjectClaim, UserTokens.UserId(user) ?? ""), new Claim(UserTokens.NameClaim, UserTokens.DisplayName(user))],
                             context.Scheme.Name, UserTokens.NameClaim, roleType: null));

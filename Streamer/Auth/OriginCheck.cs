@@ -5,7 +5,7 @@ namespace AiStreaming.Streamer.Auth;
 /// <summary>
 /// Refuses browser requests to <c>/hubs</c> and <c>/sse</c> from foreign origins (cross-site WebSocket hijacking,
 /// cross-site EventSource): a request whose <c>Origin</c> is neither its own origin (<c>Host</c>, or
-/// <c>X-Forwarded-Host</c>/<c>X-Forwarded-Proto</c> as Web's proxy sets them) nor in
+/// <c>X-Forwarded-Host</c> as a trusted proxy sets it, applied by <see cref="ProxyTrust"/>) nor in
 /// <see cref="StreamerSecurityOptions.AllowedOrigins"/> gets a 403 ProblemDetails titled <c>forbidden_origin</c>.
 /// </summary>
 internal static partial class OriginCheck
@@ -20,8 +20,8 @@ internal static partial class OriginCheck
         {
             return false; // includes "null" (sandboxed frames, file://)
         }
-        var forwardedHost = request.Headers["X-Forwarded-Host"].FirstOrDefault()?.Split(',')[0].Trim();
-        var host = string.IsNullOrEmpty(forwardedHost) ? request.Host.Value : forwardedHost;
+        // Host is the original one when a trusted proxy forwarded the request (ProxyTrust); the raw header is never read.
+        var host = request.Host.Value;
         var ownAuthority = uri.IsDefaultPort ? uri.Host : $"{uri.Host}:{uri.Port}";
         if (string.Equals(ownAuthority, host, StringComparison.OrdinalIgnoreCase))
         {

@@ -10,11 +10,19 @@ public sealed class StreamerSecurityOptions
 
     /// <summary>
     /// Browser origins (<c>scheme://host[:port]</c>) allowed on <c>/hubs</c> and <c>/sse</c> besides the request's own
-    /// origin (its <c>Host</c>, or <c>X-Forwarded-Host</c> set by Web's proxy), like Centrifugo's
+    /// origin (its <c>Host</c>, or <c>X-Forwarded-Host</c> set by a trusted proxy, <see cref="TrustedProxies"/>), like Centrifugo's
     /// <c>allowed_origins</c>. A request with another <c>Origin</c> gets 403; requests without <c>Origin</c>
     /// (non-browser clients) are not affected. <c>*</c> is not supported.
     /// </summary>
     public string[] AllowedOrigins { get; set; } = [];
+
+    /// <summary>
+    /// Proxies besides loopback whose <c>X-Forwarded-Host</c>, <c>X-Forwarded-Proto</c> and <c>X-Forwarded-For</c> are
+    /// believed (<see cref="ProxyTrust"/>): IP addresses (<c>10.0.0.4</c>) or ranges (<c>10.0.0.0/23</c>, e.g. the Container
+    /// Apps environment's infrastructure subnet). From any other peer those headers are ignored. Default none.
+    /// </summary>
+    [TrustedProxyList]
+    public string[] TrustedProxies { get; set; } = [];
 
     /// <summary>Channel namespaces clients may subscribe to (the part before <c>:</c>). Default <c>conv</c>.</summary>
     [MinLength(1)]
@@ -41,4 +49,16 @@ public sealed class StreamerSecurityOptions
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:00.050", "00:00:30")]
     public TimeSpan LimitRedisTimeout { get; set; } = TimeSpan.FromSeconds(1);
+}
+
+/// <summary>Every entry is an IP address or a CIDR range (checked on start).</summary>
+[AttributeUsage(AttributeTargets.Property)]
+internal sealed class TrustedProxyListAttribute : ValidationAttribute
+{
+    /// <inheritdoc/>
+    public override bool IsValid(object? value) => value is not string[] entries || entries.All(e =>
+        e.Contains('/', StringComparison.Ordinal) ? System.Net.IPNetwork.TryParse(e, out _) : System.Net.IPAddress.TryParse(e, out _));
+
+    /// <inheritdoc/>
+    public override string FormatErrorMessage(string name) => $"{name} must list IP addresses or CIDR ranges (10.0.0.0/23).";
 }

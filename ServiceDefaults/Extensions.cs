@@ -24,7 +24,8 @@ public static class Extensions
     public const string AlivenessEndpointPath = "/alive";
 
     /// <summary>
-    /// Adds OpenTelemetry, default health checks, service discovery and HTTP client resilience.
+    /// Adds OpenTelemetry, default health checks (their changes logged once each by <see cref="HealthLogging"/>), service
+    /// discovery and HTTP client resilience.
     /// </summary>
     /// <param name="builder">The host builder.</param>
     /// <param name="meterNames">Meters of the service to export (one per service, e.g. <c>AiStreaming.Api</c>).</param>
@@ -35,6 +36,9 @@ public static class Extensions
         builder.ConfigureOpenTelemetry(meterNames);
         // The standard resilience handler logs every attempt at Information, including the OTLP exporter's exports.
         builder.Logging.AddFilter("Polly", LogLevel.Warning);
+        // A failed readiness check is logged once per change, without its stack trace, by HealthLogging.
+        builder.Logging.AddFilter(HealthLogging.HealthCheckServiceCategory, LogLevel.None);
+        builder.Services.AddSingleton<HealthLogging>();
         builder.AddDefaultHealthChecks();
         builder.Services.AddServiceDiscovery();
         builder.Services.ConfigureHttpClientDefaults(http =>
@@ -123,7 +127,7 @@ public static class Extensions
     /// <returns>The same application.</returns>
     public static WebApplication MapDefaultEndpoints(this WebApplication app)
     {
-        app.MapHealthChecks(HealthEndpointPath);
+        app.MapHealthChecks(HealthEndpointPath, new HealthCheckOptions { ResponseWriter = HealthLogging.WriteAsync });
         app.MapHealthChecks(AlivenessEndpointPath, new HealthCheckOptions
         {
             Predicate = registration => registration.Tags.Contains("live"),

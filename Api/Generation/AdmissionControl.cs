@@ -134,6 +134,7 @@ public sealed class AdmissionControl(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(PollInterval, time);
+        var failing = false; // one log line per outage, not one per tick
         try
         {
             while (await timer.WaitForNextTickAsync(stoppingToken))
@@ -147,10 +148,15 @@ public sealed class AdmissionControl(
                 {
                     var db = redis.GetDatabase();
                     await Task.WhenAll(held.Keys.Select(id => db.SortedSetAddAsync(SlotsKey, id.ToString("D"), expiry, SortedSetWhen.Exists)));
+                    failing = false;
                 }
                 catch (Exception ex) when (RedisFaults.IsUnavailable(ex))
                 {
-                    logger.AdmissionUnavailable(Guid.Empty, ex.Message);
+                    if (!failing)
+                    {
+                        failing = true;
+                        logger.AdmissionRenewalUnavailable(held.Count, ex.Message);
+                    }
                 }
             }
         }

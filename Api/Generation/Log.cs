@@ -75,6 +75,9 @@ internal static partial class Log
     [LoggerMessage(2024, LogLevel.Warning, "Admission control unavailable for {MessageId} ({Reason}); admitting without a slot")]
     public static partial void AdmissionUnavailable(this ILogger logger, Guid messageId, string reason);
 
+    [LoggerMessage(2026, LogLevel.Warning, "Admission slots of {Count} running generations not renewed while Redis is unavailable ({Reason}); they keep running")]
+    public static partial void AdmissionRenewalUnavailable(this ILogger logger, int count, string reason);
+
     [LoggerMessage(2025, LogLevel.Warning, "message.queued of {MessageId} not published ({Reason})")]
     public static partial void QueuedNotPublished(this ILogger logger, Guid messageId, string reason);
 }

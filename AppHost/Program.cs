@@ -46,6 +46,7 @@ var streamer = builder.AddProject<Projects.Streamer>("streamer")
     .WaitFor(redis);
 
 builder.AddProject<Projects.Web>("web")
+    .WithReference(redis)
     .WithReference(api)
     .WithReference(streamer)
     .WithEnvironment("Auth__SigningKey", signingKey)

@@ -25,6 +25,22 @@ param postgresAdminPassword string
 @metadata({ azd: { type: 'generate', config: { length: 64, noSpecial: true } } })
 param jwtSigningKey string
 
+@minLength(1)
+@description('OpenID Connect authority Web signs users in with (Oidc:Authority), e.g. https://login.microsoftonline.com/{tenant}/v2.0 for Microsoft Entra ID.')
+param oidcAuthority string
+
+@minLength(1)
+@description('Web\'s client id at that authority (Oidc:ClientId).')
+param oidcClientId string
+
+@secure()
+@minLength(1)
+@description('Web\'s client secret at that authority (Oidc:ClientSecret); kept in Key Vault.')
+param oidcClientSecret string
+
+@description('Proxies besides loopback whose X-Forwarded-* headers the streamer believes (StreamerSecurity:TrustedProxies): IP addresses or CIDR ranges, e.g. the environment\'s infrastructure subnet. Empty: none.')
+param streamerTrustedProxies array = []
+
 @secure()
 @description('Model connection string, Endpoint=...;Key=...;Model=... (README, "A real model"). Empty: the Api uses its simulated model.')
 param chatConnectionString string = ''
@@ -66,6 +82,10 @@ module resources 'resources.bicep' = {
     postgresAdminPassword: postgresAdminPassword
     jwtSigningKey: jwtSigningKey
     chatConnectionString: chatConnectionString
+    oidcAuthority: oidcAuthority
+    oidcClientId: oidcClientId
+    oidcClientSecret: oidcClientSecret
+    streamerTrustedProxies: streamerTrustedProxies
     apiImage: apiImage
     streamerImage: streamerImage
     webImage: webImage

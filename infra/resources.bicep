@@ -14,6 +14,11 @@ param postgresAdminPassword string
 param jwtSigningKey string
 @secure()
 param chatConnectionString string
+param oidcAuthority string
+param oidcClientId string
+@secure()
+param oidcClientSecret string
+param streamerTrustedProxies array
 param apiImage string
 param streamerImage string
 param webImage string
@@ -56,6 +61,7 @@ module vault 'core/keyvault.bicep' = {
     officerPrincipalId: principalId
     jwtSigningKey: jwtSigningKey
     chatConnectionString: chatConnectionString
+    oidcClientSecret: oidcClientSecret
   }
 }
 
@@ -101,6 +107,12 @@ var common = {
 var internalDomain = 'internal.${environment.outputs.defaultDomain}'
 var chatSecret = empty(chatConnectionString) ? [] : [{ name: 'chat-connection-string', keyVaultUrl: vault.outputs.chatConnectionStringUri }]
 var chatEnv = empty(chatConnectionString) ? [] : [{ name: 'ConnectionStrings__chat', secretRef: 'chat-connection-string' }]
+// Web's public address: a container app's FQDN is {name}.{environment's default domain}.
+var webOrigin = 'https://web.${environment.outputs.defaultDomain}'
+// Host filtering (AllowedHosts): '*' on every app. Container Apps' ingress routes to an app only the requests for its own
+// host names (public or internal FQDN, bound custom domains), so the filter is the ingress's; and the platform's probes
+// of /alive and /health use the replica's IP as Host, which any list of names would refuse (never ready).
+var trustedProxyEnv = [for (proxy, i) in streamerTrustedProxies: { name: 'StreamerSecurity__TrustedProxies__${i}', value: proxy }]
 
 module api 'app/container-app.bicep' = {
   name: 'app-api'
@@ -122,6 +134,7 @@ module api 'app/container-app.bicep' = {
       { name: 'ConnectionStrings__redis', secretRef: 'redis-connection-string' }
       { name: 'ConnectionStrings__messages', secretRef: 'messages-connection-string' }
       { name: 'Auth__SigningKey', secretRef: 'jwt-signing-key' }
+      { name: 'AllowedHosts', value: '*' }
     ], chatEnv)
   }
 }
@@ -144,10 +157,13 @@ module streamer 'app/container-app.bicep' = {
       { name: 'redis-connection-string', keyVaultUrl: redis.outputs.connectionStringSecretUri }
       { name: 'jwt-signing-key', keyVaultUrl: vault.outputs.jwtSigningKeyUri }
     ]
-    env: [
+    env: concat([
       { name: 'ConnectionStrings__redis', secretRef: 'redis-connection-string' }
       { name: 'Auth__SigningKey', secretRef: 'jwt-signing-key' }
-    ]
+      { name: 'AllowedHosts', value: '*' }
+      // Pages are served by Web: its public origin may open hubs and SSE streams whatever the forwarded headers say.
+      { name: 'StreamerSecurity__AllowedOrigins__0', value: webOrigin }
+    ], trustedProxyEnv)
   }
 }
 
@@ -162,11 +178,22 @@ module web 'app/container-app.bicep' = {
     external: true
     minReplicas: 1
     maxReplicas: 4
-    secrets: []
+    // Redis holds the Data Protection key ring every Web replica shares (cookies, antiforgery tokens).
+    secrets: [
+      { name: 'redis-connection-string', keyVaultUrl: redis.outputs.connectionStringSecretUri }
+      { name: 'jwt-signing-key', keyVaultUrl: vault.outputs.jwtSigningKeyUri }
+      { name: 'oidc-client-secret', keyVaultUrl: vault.outputs.oidcClientSecretUri }
+    ]
     // One address per tier: the ingress of each internal app balances over its replicas (with affinity for the streamer).
     env: [
       { name: 'services__api__http__0', value: 'http://${api.outputs.name}.${internalDomain}' }
       { name: 'services__streamer__http__0', value: 'http://${streamer.outputs.name}.${internalDomain}' }
+      { name: 'ConnectionStrings__redis', secretRef: 'redis-connection-string' }
+      { name: 'Auth__SigningKey', secretRef: 'jwt-signing-key' }
+      { name: 'Oidc__Authority', value: oidcAuthority }
+      { name: 'Oidc__ClientId', value: oidcClientId }
+      { name: 'Oidc__ClientSecret', secretRef: 'oidc-client-secret' }
+      { name: 'AllowedHosts', value: '*' }
     ]
   }
 }

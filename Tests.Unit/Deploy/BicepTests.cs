@@ -62,12 +62,35 @@ public sealed class BicepTests(BicepFixture bicep) : IClassFixture<BicepFixture>
     [Fact]
     public void Secrets_reach_the_apps_as_key_vault_references_not_values()
     {
-        foreach (var service in new[] { "api", "streamer" })
+        foreach (var service in new[] { "api", "streamer", "web" })
         {
             var module = AppModule(service);
             Assert.Contains("secretRef", module["env"]!.ToJsonString(), StringComparison.Ordinal);
             Assert.Contains("keyVaultUrl", module["secrets"]!.ToJsonString(), StringComparison.Ordinal);
         }
+    }
+
+    [Fact]
+    public void Web_gets_the_signing_key_and_its_oidc_client_secret_from_key_vault()
+    {
+        var web = AppModule("web");
+        var env = web["env"]!.ToJsonString();
+        var secrets = web["secrets"]!.ToJsonString();
+        Assert.Contains("jwt-signing-key", secrets, StringComparison.Ordinal);
+        Assert.Contains("oidc-client-secret", secrets, StringComparison.Ordinal);
+        Assert.Contains("redis-connection-string", secrets, StringComparison.Ordinal);
+        Assert.Contains("\"secretRef\":\"oidc-client-secret\"", env, StringComparison.Ordinal);
+        var main = JsonNode.Parse(bicep.ReadCompiled("main.bicep"))!["parameters"]!;
+        Assert.Equal("securestring", main["oidcClientSecret"]!["type"]!.GetValue<string>());
+        Assert.Null(main["oidcAuthority"]!["defaultValue"]); // no default authority: an operator must name one
+    }
+
+    [Fact]
+    public void Only_the_public_app_believes_forwarded_headers_from_any_peer()
+    {
+        var app = bicep.ReadCompiled("app/container-app.bicep");
+        Assert.Contains("ASPNETCORE_FORWARDEDHEADERS_ENABLED", app, StringComparison.Ordinal);
+        Assert.Contains("parameters('external')", app[..app.IndexOf("ASPNETCORE_FORWARDEDHEADERS_ENABLED", StringComparison.Ordinal)][^200..], StringComparison.Ordinal);
     }
 
     // The parameters resources.bicep passes to app/container-app.bicep for one app (the deployment named app-{name}).

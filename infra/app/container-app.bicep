@@ -74,8 +74,9 @@ resource app 'Microsoft.App/containerApps@2025-01-01' = {
             cpu: json('0.5')
             memory: '1Gi'
           }
-          env: concat([
-            { name: 'ASPNETCORE_FORWARDEDHEADERS_ENABLED', value: 'true' }
+          // The external ingress is the only peer of a public app: it may set X-Forwarded-For and -Proto (https). Internal
+          // apps decide whom to believe themselves (the streamer: StreamerSecurity:TrustedProxies).
+          env: concat(external ? [{ name: 'ASPNETCORE_FORWARDEDHEADERS_ENABLED', value: 'true' }] : [], [
             { name: 'OTEL_SERVICE_NAME', value: name }
             { name: 'AZURE_CLIENT_ID', value: common.identityClientId }
           ], env)

@@ -1,5 +1,5 @@
 // Key Vault (RBAC) holding every secret the apps read: the Redis and PostgreSQL connection strings (written by their
-// modules), the JWT signing key and the optional model connection string (written here).
+// modules), the JWT signing key, Web's OpenID Connect client secret and the optional model connection string (written here).
 param location string
 param tags object
 param token string
@@ -11,6 +11,8 @@ param officerPrincipalId string
 param jwtSigningKey string
 @secure()
 param chatConnectionString string
+@secure()
+param oidcClientSecret string
 
 // Built-in roles: https://learn.microsoft.com/azure/role-based-access-control/built-in-roles
 var secretsUserRoleId = '4633458b-17de-408a-b874-0445c86b69e6'
@@ -54,6 +56,12 @@ resource jwt 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
   properties: { value: jwtSigningKey }
 }
 
+resource oidc 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
+  parent: vault
+  name: 'oidc-client-secret'
+  properties: { value: oidcClientSecret }
+}
+
 resource chat 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!empty(chatConnectionString)) {
   parent: vault
   name: 'chat-connection-string'
@@ -62,4 +70,5 @@ resource chat 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!empty(chatCo
 
 output name string = vault.name
 output jwtSigningKeyUri string = jwt.properties.secretUri
+output oidcClientSecretUri string = oidc.properties.secretUri
 output chatConnectionStringUri string = '${vault.properties.vaultUri}secrets/chat-connection-string'

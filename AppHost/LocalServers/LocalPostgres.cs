@@ -95,7 +95,7 @@ public static partial class LocalPostgres
             throw new InvalidOperationException("PostgreSQL was not found under /usr/lib/postgresql/*/bin: install it with `apt-get install postgresql` (scripts/install-deps.sh).");
         }
         var asRoot = OperatingSystem.IsLinux() && Environment.UserName == "root";
-        var data = LocalDataDirectory.For(builder, name, otherUser: asRoot);
+        var data = LocalDataDirectory.For(builder, name, asRoot ? "postgres" : null);
         // As root the server runs as postgres: setpriv execs (no process in between), so DCP's signals reach PostgreSQL.
         string[] asPostgres = asRoot ? ["--reuid=postgres", "--regid=postgres", "--init-groups", "--"] : [];
 

@@ -10,13 +10,13 @@ namespace AiStreaming.AppHost.LocalServers;
 /// A Redis server run from Debian's <c>redis-server</c> as an executable resource: loopback only, no persistence
 /// (<c>save ""</c>, <c>appendonly no</c>, so a restart loses every key, as the outage tests want), a generated password
 /// from the secret parameter <c>{name}-password</c>, written to <c>redis.conf</c> in its data folder rather than on
-/// the command line. As root it runs as Debian's <c>redis</c> user (through <c>setpriv</c>, which execs, so DCP signals
+/// the command line, for the default user, whose ACL denies <c>CONFIG</c>, <c>MODULE</c> and <c>DEBUG</c>. As root it runs as Debian's <c>redis</c> user (through <c>setpriv</c>, which execs, so DCP signals
 /// Redis itself), never as root.
 /// </summary>
 /// <param name="name">Resource name; referencing projects get <c>ConnectionStrings__{name}</c>.</param>
 /// <param name="command">The program DCP starts: <c>setpriv</c> as root, else <c>redis-server</c>.</param>
 /// <param name="workingDirectory">The data folder: <c>redis.conf</c>, and <c>nodes.conf</c> in a cluster.</param>
-/// <param name="password">The <c>requirepass</c> (and <c>masterauth</c>) password.</param>
+/// <param name="password">The default user's password (and <c>masterauth</c>).</param>
 public sealed class RedisServerResource(string name, string command, string workingDirectory, ParameterResource password)
     : ExecutableResource(name, command, workingDirectory), IResourceWithConnectionString
 {
@@ -91,7 +91,7 @@ public static class LocalRedis
     private static IResourceBuilder<RedisServerResource> AddNode(this IDistributedApplicationBuilder builder, string name, ParameterResource password)
     {
         var asRedisUser = OperatingSystem.IsLinux() && Environment.UserName == "root" && File.ReadLines("/etc/passwd").Any(l => l.StartsWith("redis:", StringComparison.Ordinal));
-        var directory = LocalDataDirectory.For(builder, name, otherUser: asRedisUser);
+        var directory = LocalDataDirectory.For(builder, name, asRedisUser ? "redis" : null);
         // A cluster is formed anew each run: a nodes.conf of an earlier run names ports that are gone.
         File.Delete(Path.Combine(directory, "nodes.conf"));
         var cluster = IsClusterRequested(builder);
@@ -115,20 +115,24 @@ public static class LocalRedis
             .OnBeforeResourceStarted(async (redis, _, cancellationToken) =>
             {
                 var secret = await redis.Password.GetValueAsync(cancellationToken).ConfigureAwait(false);
-                var lines = new List<string> { "bind 127.0.0.1", "save \"\"", "appendonly no", $"requirepass {secret}" };
+                // The default user (the services' and the tests' connections) with the password, and without CONFIG, MODULE and
+                // DEBUG: a leaked password cannot rewrite the server's files (CONFIG SET dir/dbfilename), load code or crash it.
+                // redis-cli --cluster create needs only CLUSTER and INFO; outages are made with resource commands (stop/start).
+                var lines = new List<string>
+                {
+                    "bind 127.0.0.1", "save \"\"", "appendonly no",
+                    $"user default reset on >{secret} ~* &* +@all -config -module -debug",
+                };
                 if (cluster)
                 {
                     lines.AddRange(["cluster-enabled yes", "cluster-config-file nodes.conf", $"masterauth {secret}"]);
                 }
                 var path = Path.Combine(directory, "redis.conf");
-                await File.WriteAllLinesAsync(path, lines, cancellationToken).ConfigureAwait(false);
-                if (!OperatingSystem.IsWindows())
-                {
-                    File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-                }
+                await LocalDataDirectory.WriteNewFileAsync(path, string.Join('\n', lines) + "\n", cancellationToken).ConfigureAwait(false);
                 if (asRedisUser)
                 {
-                    using var chown = System.Diagnostics.Process.Start("chown", ["-R", "redis:redis", directory]);
+                    // -h: a link in the folder is changed itself, never what it points to.
+                    using var chown = System.Diagnostics.Process.Start("chown", ["-R", "-h", "-P", "redis:redis", "--", directory]);
                     await chown.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
                 }
             });

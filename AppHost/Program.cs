@@ -56,4 +56,4 @@ builder.AddProject<Projects.Web>("web")
     .WithExternalHttpEndpoints()
     .WithUrlPrintedWhenReady();
 
-builder.Build().Run();
+builder.RunServicesUnprivileged().Build().Run();

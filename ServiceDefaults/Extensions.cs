@@ -24,8 +24,9 @@ public static class Extensions
     public const string AlivenessEndpointPath = "/alive";
 
     /// <summary>
-    /// Adds OpenTelemetry, default health checks (their changes logged once each by <see cref="HealthLogging"/>), service
-    /// discovery and HTTP client resilience.
+    /// Gives up root when started as root and asked to (<see cref="RootPrivileges"/>), then adds OpenTelemetry, default
+    /// health checks (their changes logged once each by <see cref="HealthLogging"/>), service discovery and HTTP client
+    /// resilience.
     /// </summary>
     /// <param name="builder">The host builder.</param>
     /// <param name="meterNames">Meters of the service to export (one per service, e.g. <c>AiStreaming.Api</c>).</param>
@@ -33,6 +34,8 @@ public static class Extensions
     public static TBuilder AddServiceDefaults<TBuilder>(this TBuilder builder, params string[] meterNames)
         where TBuilder : IHostApplicationBuilder
     {
+        // First: nothing else should run as root.
+        RootPrivileges.DropRoot(builder);
         builder.ConfigureOpenTelemetry(meterNames);
         // The standard resilience handler logs every attempt at Information, including the OTLP exporter's exports.
         builder.Logging.AddFilter("Polly", LogLevel.Warning);

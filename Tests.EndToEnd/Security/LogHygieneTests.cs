@@ -14,7 +14,8 @@ namespace AiStreaming.Tests.Security;
 
 /// <summary>
 /// Rejected client input is logged once without a stack trace; no secret (JWT key, Redis and PostgreSQL passwords)
-/// reaches a log line or a process argument; Redis needs its password and PostgreSQL serves the Api as a non-superuser.
+/// reaches a log line or a process argument; Redis needs its password and PostgreSQL serves the Api as a non-superuser;
+/// the .NET services started as root run as nobody.
 /// </summary>
 [Collection(StackCollection.Name)]
 public class LogHygieneTests(StackFixture stack)
@@ -69,6 +70,36 @@ public class LogHygieneTests(StackFixture stack)
         Assert.NotNull(pid);
         var uid = File.ReadLines($"/proc/{pid}/status").First(l => l.StartsWith("Uid:", StringComparison.Ordinal));
         Assert.DoesNotMatch(@"^Uid:\s+0\s", uid);
+    }
+
+    [Fact]
+    public async Task The_dotnet_services_started_as_root_run_as_nobody()
+    {
+        if (Environment.UserName != "root")
+        {
+            return; // the AppHost drops nothing when it is not root (this machine and CI run as root)
+        }
+        // The services' files must be reachable by nobody (a clone under /root is not: then root is kept, with a Warning).
+        var reachable = true;
+        for (var folder = new DirectoryInfo(AppContext.BaseDirectory); folder is not null; folder = folder.Parent)
+        {
+            reachable &= (folder.UnixFileMode & UnixFileMode.OtherExecute) != 0;
+        }
+        foreach (var replica in stack.ApiIds.Concat(stack.StreamerIds).Concat(await stack.App.ReplicaIdsAsync("web")))
+        {
+            var pid = stack.ProcessIdOf(replica);
+            Assert.NotNull(pid);
+            var uid = File.ReadLines($"/proc/{pid}/status").First(l => l.StartsWith("Uid:", StringComparison.Ordinal));
+            if (reachable)
+            {
+                Assert.Matches(@"^Uid:\s+65534\s+65534\s+65534\s+65534$", uid);
+                Assert.Contains(await stack.App.GetLogsAsync(replica), l => l.Contains("Root privileges dropped: running as nobody", StringComparison.Ordinal));
+            }
+            else
+            {
+                Assert.Contains(await stack.App.GetLogsAsync(replica), l => l.Contains("Root privileges not dropped", StringComparison.Ordinal));
+            }
+        }
     }
 
     [Fact]

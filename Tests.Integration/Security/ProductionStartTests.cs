@@ -21,13 +21,22 @@ public partial class ProductionStartTests(ServersFixture servers)
     [Theory]
     [InlineData("api", "Api")]
     [InlineData("streamer", "Streamer")]
-    [InlineData("web", "Web", Skip = "Web's OpenID Connect sign-in (issue 22, item 1) lands separately; then remove this skip: Oidc__Authority maps to a local authority in LocalValue.")]
+    [InlineData("web", "Web", Skip = "Web's OpenID Connect sign-in (issue 22, item 1) lands separately; then remove this skip and map Oidc__Authority to a local authority in LocalValue.")]
     public async Task Service_starts_in_production_with_the_deployed_settings_and_answers_health(string app, string project)
     {
         var settings = DeployedSettings(app).ToDictionary(s => s.Name, s => LocalValue(s));
         await using var service = await ServiceProcess.StartAsync(project, settings);
 
         await service.WaitUntilHealthyAsync(HostOf(app));
+
+        if (app == "web")
+        {
+            // No development sign-in: the "type any name" page is gone, sign-in goes to the OpenID Connect authority.
+            using var signIn = new HttpRequestMessage(HttpMethod.Get, "/Account/SignIn");
+            signIn.Headers.Host = HostOf(app);
+            Assert.Equal(HttpStatusCode.NotFound, (await service.Http.SendAsync(signIn)).StatusCode);
+            return;
+        }
 
         // No development authentication: a user token signed with another key is refused.
         using var request = new HttpRequestMessage(HttpMethod.Get, app == "streamer" ? "/hubs/stream/negotiate?negotiateVersion=1" : "/api/conversations");
@@ -97,7 +106,11 @@ public partial class ProductionStartTests(ServersFixture servers)
         "ConnectionStrings__redis" => servers.RedisConnectionString,
         "ConnectionStrings__messages" => servers.MessagesConnectionString,
         "Auth__SigningKey" => TestAuth.SigningKey,
+        "Oidc__ClientId" => "aistreaming-web",
         "Oidc__ClientSecret" => "local-client-secret",
+        // Web resolves the tiers only when it proxies: any address lets it start.
+        "services__api__http__0" => "http://127.0.0.1:9",
+        "services__streamer__http__0" => "http://127.0.0.1:9",
         "StreamerSecurity__AllowedOrigins__0" => "https://web.example.azurecontainerapps.io",
         _ when setting.Literal is not null => setting.Literal,
         _ => throw new InvalidOperationException($"No local value for the deployed setting {setting.Name}: add one here."),

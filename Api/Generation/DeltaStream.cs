@@ -14,10 +14,13 @@ internal sealed class DeltaStream
 {
     private static readonly TimeSpan PublishRetryDelay = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan FinalFlushPatience = TimeSpan.FromSeconds(10);
+    private static readonly Task Never = new TaskCompletionSource().Task;
 
     private readonly DeltaPublisher shared;
     private bool publishFailing;
     private int uncertainLength;
+    private Task? dueWait;
+    private long dueWaitAt;
 
     /// <summary>Creates the output; nothing is published yet.</summary>
     /// <param name="shared">Shared services.</param>
@@ -46,6 +49,27 @@ internal sealed class DeltaStream
 
     /// <summary>When delta publishing may be retried (a <see cref="TimeProvider.GetTimestamp"/> value); 0 when not paused.</summary>
     public long RetryAt { get; private set; }
+
+    /// <summary>
+    /// When pending text should be published (a <see cref="TimeProvider.GetTimestamp"/> value): the buffer's rollup
+    /// rule, or later while publishing is paused after a failure; <see cref="long.MaxValue"/> when nothing is pending.
+    /// </summary>
+    public long DueAt => Math.Max(Buffer.DueAt, RetryAt);
+
+    /// <summary>
+    /// A task that completes at <see cref="DueAt"/>, from the process's one <see cref="RollupTimer"/>; the same task
+    /// for every call within one window, so waiting for the next chunk or the window costs no timer per token.
+    /// </summary>
+    public Task WhenDueAsync()
+    {
+        var due = DueAt;
+        if (dueWait is null || dueWaitAt != due)
+        {
+            dueWaitAt = due;
+            dueWait = due == long.MaxValue ? Never : shared.Rollup.WaitUntilAsync(due);
+        }
+        return dueWait;
+    }
 
     /// <summary>Publishes <c>message.started</c> <c>{ role, userMessage: { id, content } }</c>.</summary>
     /// <param name="request">The exchange.</param>

@@ -57,6 +57,13 @@ internal sealed class DeltaStream
     public long DueAt => Math.Max(Buffer.DueAt, RetryAt);
 
     /// <summary>
+    /// Whether pending text should be published now: <see cref="DueAt"/> is within the <see cref="RollupTimer"/>'s
+    /// slack of <paramref name="now"/> (the timer wakes a generation up to that early, to serve several at once).
+    /// </summary>
+    /// <param name="now">Current timestamp.</param>
+    public bool IsDue(long now) => DueAt <= now + shared.Rollup.SlackTicks;
+
+    /// <summary>
     /// A task that completes at <see cref="DueAt"/>, from the process's one <see cref="RollupTimer"/>; the same task
     /// for every call within one window, so waiting for the next chunk or the window costs no timer per token.
     /// </summary>
@@ -116,7 +123,7 @@ internal sealed class DeltaStream
             return true;
         }
         var time = shared.Time;
-        if (time.GetTimestamp() < RetryAt)
+        if (time.GetTimestamp() + shared.Rollup.SlackTicks < RetryAt)
         {
             return false;
         }

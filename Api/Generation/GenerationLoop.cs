@@ -176,7 +176,7 @@ public sealed class GenerationLoop(
         var nextTask = next.AsTask();
         while (!nextTask.IsCompleted && output.Buffer.HasPending)
         {
-            if (output.DueAt > time.GetTimestamp())
+            if (!output.IsDue(time.GetTimestamp()))
             {
                 await Task.WhenAny(nextTask, output.WhenDueAsync());
                 continue;

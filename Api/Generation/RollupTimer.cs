@@ -27,6 +27,12 @@ public sealed class RollupTimer : IDisposable
         timer = time.CreateTimer(static state => ((RollupTimer)state!).Fire(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
     }
 
+    /// <summary>
+    /// How early a waiter may be woken, in <see cref="TimeProvider.GetTimestamp"/> ticks (an eighth of the window): a
+    /// moment within this of now counts as come (<see cref="DeltaStream.IsDue"/>).
+    /// </summary>
+    public long SlackTicks => slackTicks;
+
     /// <summary>Waiters not yet woken.</summary>
     public int Pending
     {

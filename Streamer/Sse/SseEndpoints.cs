@@ -1,6 +1,6 @@
 using AiStreaming.Channels;
 using AiStreaming.Streamer.Auth;
-using AiStreaming.Streamer.Channels;
+using AiStreaming.Streamer.Delivery;
 using AiStreaming.Streamer.Presence;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -44,7 +44,7 @@ internal static class SseEndpoints
     private static async Task<Results<EmptyHttpResult, ProblemHttpResult>> Subscribe(
         string channel,
         HttpContext context,
-        ChannelSubscriptions subscriptions,
+        SubscriptionOpener subscriptions,
         PresenceTracker presence,
         SseHeartbeats heartbeats,
         SubscriptionGate gate,
@@ -94,7 +94,7 @@ internal static class SseEndpoints
 
     private static async Task<Results<EmptyHttpResult, ProblemHttpResult>> StreamAsync(
         HttpContext context, ChannelName name, long? since, string? epoch, SubscriptionGrant grant,
-        ChannelSubscriptions subscriptions, PresenceTracker presence, SseHeartbeats heartbeats, CancellationToken tokenExpiry,
+        SubscriptionOpener subscriptions, PresenceTracker presence, SseHeartbeats heartbeats, CancellationToken tokenExpiry,
         CancellationToken cancellationToken)
     {
         using var delivery = context.RequestServices.GetRequiredService<StreamerTelemetry>().StartDelivery(name.Value, "sse");
@@ -112,7 +112,7 @@ internal static class SseEndpoints
         using var stuck = subscription.Stuck.UnsafeRegister(static c => ((HttpContext)c!).Abort(), context);
         using var beat = heartbeats.Add(subscription.Events);
         // At the token's expiry the stream ends with resubscribe{token_expired}: reconnect with a fresh token in the URL.
-        using var expired = tokenExpiry.UnsafeRegister(static s => ((ChannelSubscription)s!).End(ResubscribeReasons.TokenExpired), subscription);
+        using var expired = tokenExpiry.UnsafeRegister(static s => ((Subscription)s!).End(ResubscribeReasons.TokenExpired), subscription);
         try
         {
             await SseFrames.WriteAsync(response.BodyWriter, name.Value, subscription.Events, delivery, cancellationToken);

@@ -6,7 +6,8 @@ namespace AiStreaming.Streamer;
 /// <summary>
 /// The trace of one subscription, built without any per-token or per-frame span or allocation:
 /// <list type="bullet">
-/// <item>one span <c>subscribe {channel}</c> (kind Server's child, Internal) for the subscription's life, tagged with the transport;</item>
+/// <item>one short span <c>subscribe {channel}</c> (Internal) when the subscription opens, tagged with the transport; only its
+/// context is kept (a span held open for a subscription's life cost every idle connection an <c>Activity</c> with its tags);</item>
 /// <item>per message, one span <c>deliver {channel}</c> (kind Consumer) whose parent is the producer's <c>traceparent</c> carried by
 /// the message's first delivered event, linked to the subscription span, ended at the message's terminal event (or when the next
 /// message starts or the subscription ends) — so a reply's trace runs from the Api into every streamer that delivered it;</item>
@@ -24,7 +25,7 @@ internal sealed class DeliveryTrace : IDisposable
     private readonly StreamerTelemetry _telemetry;
     private readonly string _channel;
     private readonly string _transport;
-    private readonly Activity? _subscription;
+    private readonly ActivityContext _subscription;
     private Activity? _message;
     private Guid? _messageId;
     private long _lastLagSample;
@@ -34,10 +35,11 @@ internal sealed class DeliveryTrace : IDisposable
         _telemetry = telemetry;
         _channel = channel;
         _transport = transport;
-        _subscription = StreamerTelemetry.ActivitySource.StartActivity("subscribe " + channel);
-        _subscription?.SetTag("messaging.system", "redis");
-        _subscription?.SetTag("messaging.destination.name", channel);
-        _subscription?.SetTag("aistreaming.transport", transport);
+        using var subscribe = StreamerTelemetry.ActivitySource.StartActivity("subscribe " + channel);
+        subscribe?.SetTag("messaging.system", "redis");
+        subscribe?.SetTag("messaging.destination.name", channel);
+        subscribe?.SetTag("aistreaming.transport", transport);
+        _subscription = subscribe?.Context ?? default;
     }
 
     /// <summary>Records that <paramref name="e"/> (the last of a batch) reached the client.</summary>
@@ -72,21 +74,19 @@ internal sealed class DeliveryTrace : IDisposable
         }
         var previous = Activity.Current;
         _message = StreamerTelemetry.ActivitySource.StartActivity("deliver " + _channel, ActivityKind.Consumer, producer,
-            links: _subscription is { } s ? [new ActivityLink(s.Context)] : null);
+            links: _subscription != default ? [new ActivityLink(_subscription)] : null);
         // The span spans the message's delivery, not the loop's async context: later awaits must not run under it.
         Activity.Current = previous;
         _message?.SetTag("messaging.operation.type", "process");
         _message?.SetTag("messaging.destination.name", _channel);
         _message?.SetTag("aistreaming.message.id", messageId);
         _message?.SetTag("aistreaming.transport", _transport);
-        _subscription?.AddEvent(new ActivityEvent("message", tags: new ActivityTagsCollection { ["aistreaming.message.id"] = messageId, ["traceparent"] = traceparent }));
     }
 
-    /// <summary>Ends the open message span and the subscription span.</summary>
+    /// <summary>Ends the open message span.</summary>
     public void Dispose()
     {
         _message?.Stop();
         _message = null;
-        _subscription?.Stop();
     }
 }

@@ -141,7 +141,7 @@ internal sealed class DeltaStream
             }
             var text = Buffer.PendingText;
             attempted = true;
-            LastPublished = await shared.Publisher.PublishAsync(Channel, ChannelEventTypes.Delta, MessageId, ChannelEvent.DeltaData(text));
+            LastPublished = await shared.Publisher.PublishDeltaAsync(Channel, MessageId, text);
             Buffer.MarkPublished(text.Length, time.GetTimestamp());
             if (publishFailing)
             {

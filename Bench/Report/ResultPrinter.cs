@@ -27,7 +27,7 @@ public static class ResultPrinter
             ("window", $"{F(r.WindowSeconds)} s, load avg 1m {F(r.LoadAverageStart, 2)} -> {F(r.LoadAverageEnd, 2)}"),
             ("tokens offered", $"{r.OfferedTokens} ({F(r.OfferedTokensPerSecond)}/s); deliveries owed {r.OfferedDeliveries}"),
             ("tokens delivered", $"{r.DeliveredTokens} ({F(r.DeliveredTokensPerSecond)}/s) to {r.Subscribers} subscribers"),
-            ("delta frames", $"{r.DeltaFrames} ({F(r.FramesPerSecond)}/s), coalesced {r.CoalescedFrames}"),
+            ("delta frames", $"{r.DeltaFrames} ({F(r.FramesPerSecond)}/s), coalesced {r.CoalescedFrames}; {r.TokensPerFrame:0.00} tokens per frame (rollup)"),
             ("latency ms", Lat(r.Latency)),
             ("TTFT added ms", Lat(r.TtftAdded)),
             ("messages", $"{r.Messages}"),

@@ -6,8 +6,10 @@ namespace AiStreaming.Streamer;
 /// <summary>
 /// The trace of one subscription, built without any per-token or per-frame span or allocation:
 /// <list type="bullet">
-/// <item>one short span <c>subscribe {channel}</c> (Internal) when the subscription opens, tagged with the transport; only its
-/// context is kept (a span held open for a subscription's life cost every idle connection an <c>Activity</c> with its tags);</item>
+/// <item>one short span <c>subscribe {channel}</c> (Internal) from the start of the subscription to <see cref="Opened"/> (history
+/// read, presence join), tagged with the transport; afterwards only its context is kept. A span held open for the
+/// subscription's life cost every idle connection an <c>Activity</c> with its tags, and the Redis instrumentation keeps every
+/// command issued under a running span until that span ends (docs/BENCHMARKS.md, "Memory per connection");</item>
 /// <item>per message, one span <c>deliver {channel}</c> (kind Consumer) whose parent is the producer's <c>traceparent</c> carried by
 /// the message's first delivered event, linked to the subscription span, ended at the message's terminal event (or when the next
 /// message starts or the subscription ends) — so a reply's trace runs from the Api into every streamer that delivered it;</item>
@@ -26,6 +28,7 @@ internal sealed class DeliveryTrace : IDisposable
     private readonly string _channel;
     private readonly string _transport;
     private readonly ActivityContext _subscription;
+    private Activity? _opening;
     private Activity? _message;
     private Guid? _messageId;
     private long _lastLagSample;
@@ -35,11 +38,21 @@ internal sealed class DeliveryTrace : IDisposable
         _telemetry = telemetry;
         _channel = channel;
         _transport = transport;
-        using var subscribe = StreamerTelemetry.ActivitySource.StartActivity("subscribe " + channel);
-        subscribe?.SetTag("messaging.system", "redis");
-        subscribe?.SetTag("messaging.destination.name", channel);
-        subscribe?.SetTag("aistreaming.transport", transport);
-        _subscription = subscribe?.Context ?? default;
+        _opening = StreamerTelemetry.ActivitySource.StartActivity("subscribe " + channel);
+        _opening?.SetTag("messaging.system", "redis");
+        _opening?.SetTag("messaging.destination.name", channel);
+        _opening?.SetTag("aistreaming.transport", transport);
+        _subscription = _opening?.Context ?? default;
+    }
+
+    /// <summary>
+    /// Ends the <c>subscribe</c> span (and makes its parent current again): call it once the subscription's Redis work
+    /// (history, presence join) has been issued, before the subscription settles into streaming.
+    /// </summary>
+    public void Opened()
+    {
+        _opening?.Stop();
+        _opening = null;
     }
 
     /// <summary>Records that <paramref name="e"/> (the last of a batch) reached the client.</summary>
@@ -83,9 +96,10 @@ internal sealed class DeliveryTrace : IDisposable
         _message?.SetTag("aistreaming.transport", _transport);
     }
 
-    /// <summary>Ends the open message span.</summary>
+    /// <summary>Ends the open message span (and the <c>subscribe</c> span if <see cref="Opened"/> was not called).</summary>
     public void Dispose()
     {
+        Opened();
         _message?.Stop();
         _message = null;
     }

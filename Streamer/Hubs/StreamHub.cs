@@ -106,6 +106,7 @@ internal sealed class StreamHub(
             using var expired = expiry.Token.UnsafeRegister(static s => ((Subscription)s!).End(ResubscribeReasons.TokenExpired), subscription);
             // Presence is written beside the stream (it may wait for Redis), never before its first frame.
             var join = presence.JoinAsync(name, Context.ConnectionId, grant.UserId, grant.DisplayName);
+            delivery.Opened();
             try
             {
                 // A subscriber that fell behind catches up in merged frames (fromOffset..offset): one write instead of many.

@@ -108,6 +108,7 @@ internal static class SseEndpoints
 
         // Presence is written beside the stream (it may wait for Redis), never before its first frame.
         var join = presence.JoinAsync(name, "sse-" + context.TraceIdentifier, grant.UserId, grant.DisplayName);
+        delivery.Opened();
         // A client that stopped reading is cut off: the resubscribe frame can't get through, so end the connection.
         using var stuck = subscription.Stuck.UnsafeRegister(static c => ((HttpContext)c!).Abort(), context);
         using var beat = heartbeats.Add(subscription.Events);

@@ -11,7 +11,10 @@ namespace AiStreaming.Bench;
 public sealed class BenchOptions
 {
     /// <summary>Scenario names accepted on the command line.</summary>
-    public static readonly string[] Scenarios = ["chat", "fanout", "connections", "slow-readers", "baseline", "compare", "smoke"];
+    public static readonly string[] Scenarios = ["chat", "fanout", "connections", "slow-readers", "baseline", "compare", "speeds", "smoke"];
+
+    /// <summary>The model paces of <c>speeds</c>, tokens per second: the bench's default and a real model's.</summary>
+    public static readonly double[] Speeds = [40, 100];
 
     /// <summary>The scenario (<see cref="Scenarios"/>); <c>--smoke</c> alone means <c>smoke</c>.</summary>
     public string Scenario { get; set; } = "chat";
@@ -180,7 +183,7 @@ public sealed class BenchOptions
     /// <summary>Usage text.</summary>
     public const string Usage = """
         Usage: dotnet run -c Release --project Bench -- <scenario> [options]
-          scenarios: chat | fanout | connections | slow-readers | baseline | compare | smoke (same as --smoke)
+          scenarios: chat | fanout | connections | slow-readers | baseline | compare | speeds (compare at R = 40, then 100) | smoke (same as --smoke)
           --generations G        concurrent generations (chat 100, fanout 10, compare 100, slow-readers 20)
           --subscribers S        subscribers per generation (fanout 500, else 1)
           --tokens-per-second R  model pace per generation (40)

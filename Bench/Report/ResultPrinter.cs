@@ -81,6 +81,26 @@ public static class ResultPrinter
         return ratios;
     }
 
+    /// <summary>
+    /// The <c>speeds</c> summary: per model pace, CPU per delivered token of the toy and the stack and their ratio, the
+    /// tokens per frame that rollup achieved, latency, and the load average of the chat window.
+    /// </summary>
+    /// <param name="pairs">Per pace R (tokens per second): the toy's run and the stack's.</param>
+    /// <param name="output">Where to write (default: the console).</param>
+    public static void PrintSpeeds(IReadOnlyList<(double R, RunResult Baseline, RunResult Chat)> pairs, TextWriter? output = null)
+    {
+        var w = output ?? Console.Out;
+        w.WriteLine();
+        w.WriteLine("== speeds (CPU ms per delivered token; ratio = stack ÷ toy in the same run)");
+        w.WriteLine($"  {"R",5} {"toy",8} {"stack",8} {"ratio",6} {"tokens/frame",13} {"p50 ms",8} {"p99 ms",8} {"TTFT+ p50",10} {"load",12}");
+        foreach (var (r, toy, chat) in pairs)
+        {
+            var ratio = toy.CpuSecondsPer1kTokens > 0 ? chat.CpuSecondsPer1kTokens / toy.CpuSecondsPer1kTokens : double.NaN;
+            w.WriteLine($"  {F(r, 0),5} {F(toy.CpuSecondsPer1kTokens, 4),8} {F(chat.CpuSecondsPer1kTokens, 4),8} {F(ratio, 2),6} {F(chat.TokensPerFrame, 2),13} " +
+                $"{F(chat.Latency.P50Ms, 1),8} {F(chat.Latency.P99Ms, 1),8} {F(chat.TtftAdded.P50Ms, 1),10} {F(chat.LoadAverageStart, 1) + "→" + F(chat.LoadAverageEnd, 1),12}");
+        }
+    }
+
     /// <summary>Writes <paramref name="document"/> as indented camelCase JSON to <paramref name="path"/> (or the default path); returns the path.</summary>
     public static string WriteJson(object document, string scenario, string? path)
     {

@@ -68,6 +68,25 @@ public static class BenchProgram
                     ResultPrinter.Print(runs[1]);
                     document["ratios"] = ResultPrinter.PrintRatios(baseline, runs[1]);
                     break;
+                case "speeds":
+                    // compare at each pace, a fresh stack each (the model's pace is a service setting), then one summary.
+                    var pairs = new List<(double R, RunResult Baseline, RunResult Chat)>();
+                    foreach (var speed in BenchOptions.Speeds)
+                    {
+                        options.TokensPerSecond = speed;
+                        var toy = await BaselineScenario.RunAsync(options, options.GenerationsOr(100), cts.Token);
+                        ResultPrinter.Print(toy);
+                        await using (var stack = await StartStackAsync(options, null, cts.Token))
+                        {
+                            var chat = await ChatScenario.RunAsync(stack, options, options.GenerationsOr(100), 1, $"chat R={speed}", cts.Token);
+                            ResultPrinter.Print(chat);
+                            document[$"ratios R={speed}"] = ResultPrinter.PrintRatios(toy, chat);
+                            pairs.Add((speed, toy, chat));
+                            runs.AddRange([toy, chat]);
+                        }
+                    }
+                    ResultPrinter.PrintSpeeds(pairs);
+                    break;
                 case "chat" or "fanout":
                     await using (var stack = await StartStackAsync(options, null, cts.Token))
                     {
@@ -98,7 +117,7 @@ public static class BenchProgram
             Console.Error.WriteLine($"bench {options.Scenario} failed: {ex.GetType().Name}: {ex.Message}");
             return 1;
         }
-        if (options.Scenario != "compare")
+        if (options.Scenario is not ("compare" or "speeds"))
         {
             runs.ForEach(r => ResultPrinter.Print(r));
         }

@@ -1,4 +1,6 @@
+using System.Buffers;
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using System.Text.Json;
 using StackExchange.Redis;
@@ -22,7 +24,25 @@ public readonly record struct ChannelPosition(string Epoch, long Offset);
 /// <param name="options">History bounds.</param>
 public sealed class ChannelPublisher(IConnectionMultiplexer redis, ChannelOptions options)
 {
+    private static readonly JsonEncodedText ChannelProperty = JsonEncodedText.Encode("channel");
+    private static readonly JsonEncodedText TypeProperty = JsonEncodedText.Encode("type");
+    private static readonly JsonEncodedText MessageIdProperty = JsonEncodedText.Encode("messageId");
+    private static readonly JsonEncodedText DataProperty = JsonEncodedText.Encode("data");
+    private static readonly JsonEncodedText TextProperty = JsonEncodedText.Encode("text");
+    private static readonly JsonEncodedText TsProperty = JsonEncodedText.Encode("ts");
+    private static readonly JsonEncodedText TraceparentProperty = JsonEncodedText.Encode("traceparent");
+    private static readonly JsonEncodedText DeltaType = JsonEncodedText.Encode(ChannelEventTypes.Delta);
+
+    // Epoch candidates: a random 48-bit start per process, then a bijection of a counter (odd multiplier mod 2^48), so
+    // every call gets a distinct candidate without a call into the system's random source per event.
+    private static readonly long EpochStart = BitConverter.ToInt64(RandomNumberGenerator.GetBytes(8));
+    private static long _epochCounter;
+
     private readonly PublishBatcher _batcher = new(redis, options.PublishBatchWindow);
+    private readonly ConditionalWeakTable<ChannelName, Target> _targets = [];
+    private readonly RedisValue _maxEntries = options.HistoryMaxEntries;
+    private readonly (RedisValue Stream, RedisValue Meta) _liveTtl = Ttls(options, options.HistoryTtl);
+    private readonly (RedisValue Stream, RedisValue Meta) _terminalTtl = Ttls(options, options.CompletedHistoryTtl);
 
     // KEYS[1] stream, KEYS[2] meta. ARGV[1] pub/sub channel, ARGV[2] event JSON without offset/epoch (an object),
     // ARGV[3] max entries, ARGV[4] stream TTL s, ARGV[5] meta TTL s, ARGV[6] epoch to use if the meta is new
@@ -58,20 +78,54 @@ public sealed class ChannelPublisher(IConnectionMultiplexer redis, ChannelOption
     /// <exception cref="TimeoutException">No answer within <see cref="ChannelOptions.OperationTimeout"/>: the event may or may not have been published.</exception>
     public async Task<ChannelPosition> PublishAsync(ChannelName channel, string type, Guid? messageId, JsonElement? data)
     {
-        var ttl = ChannelEventTypes.IsTerminal(type) ? options.CompletedHistoryTtl : options.HistoryTtl;
         var body = new PublishedBody(
             channel.Value, type, messageId, data, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), Activity.Current?.Id);
         // The script splices "offset" and "epoch" in front of the body's first property.
-        var json = JsonSerializer.Serialize(body, ChannelJsonContext.Default.PublishedBody);
+        var json = JsonSerializer.SerializeToUtf8Bytes(body, ChannelJsonContext.Default.PublishedBody);
+        return await EvaluateAsync(channel, ChannelEventTypes.IsTerminal(type), json);
+    }
 
+    /// <summary>
+    /// Publishes a <c>delta</c> <c>{ text }</c> of <paramref name="messageId"/> with the next offset of its channel: the
+    /// same event as <see cref="PublishAsync"/> would, its JSON written straight to UTF-8 (the hot path: one per rolled-up
+    /// delta).
+    /// </summary>
+    /// <param name="channel">Target channel (keep the same instance for a message: its Redis keys are cached by it).</param>
+    /// <param name="messageId">Message the text belongs to.</param>
+    /// <param name="text">The delta's text.</param>
+    /// <returns>The epoch and offset assigned.</returns>
+    /// <exception cref="RedisException">Redis is unreachable or the script failed; nothing was published.</exception>
+    /// <exception cref="TimeoutException">No answer within <see cref="ChannelOptions.OperationTimeout"/>: the event may or may not have been published.</exception>
+    public Task<ChannelPosition> PublishDeltaAsync(ChannelName channel, Guid messageId, string text)
+    {
+        var buffer = new ArrayBufferWriter<byte>(128 + text.Length * 3);
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            writer.WriteString(ChannelProperty, channel.Value);
+            writer.WriteString(TypeProperty, DeltaType);
+            writer.WriteString(MessageIdProperty, messageId);
+            writer.WriteStartObject(DataProperty);
+            writer.WriteString(TextProperty, text);
+            writer.WriteEndObject();
+            writer.WriteNumber(TsProperty, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+            if (Activity.Current?.Id is { } traceparent)
+            {
+                writer.WriteString(TraceparentProperty, traceparent);
+            }
+            writer.WriteEndObject();
+        }
+        return EvaluateAsync(channel, terminal: false, buffer.WrittenSpan.ToArray());
+    }
+
+    private async Task<ChannelPosition> EvaluateAsync(ChannelName channel, bool terminal, byte[] json)
+    {
+        var target = _targets.GetValue(channel, static c => new Target(c));
+        var ttl = terminal ? _terminalTtl : _liveTtl;
         var result = (RedisResult[])(await _batcher.EvaluateAsync(
             options.ShardedPubSub ? ShardedPublishScript : PublishScript,
-            [channel.StreamKey, channel.MetaKey],
-            [
-                channel.PubSubChannel.ToString(), json, options.HistoryMaxEntries,
-                (long)Math.Ceiling(ttl.TotalSeconds), (long)Math.Ceiling(Math.Max(options.MetaTtl.TotalSeconds, ttl.TotalSeconds)),
-                NewEpoch(),
-            ]).WaitAsync(options.OperationTimeout))!;
+            target.Keys,
+            [target.PubSubChannel, json, _maxEntries, ttl.Stream, ttl.Meta, NextEpochCandidate()]).WaitAsync(options.OperationTimeout))!;
         return new ChannelPosition((string)result[1]!, (long)result[0]);
     }
 
@@ -98,4 +152,22 @@ public sealed class ChannelPublisher(IConnectionMultiplexer redis, ChannelOption
 
     /// <summary>A new random epoch: 12 lower-case hex characters (48 bits).</summary>
     public static string NewEpoch() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6));
+
+    // 12 lower-case hex characters, distinct for every call of this process, random across processes.
+    private static string NextEpochCandidate()
+    {
+        var value = (EpochStart + Interlocked.Increment(ref _epochCounter) * 0x9E3779B97F4BL) & 0xFFFF_FFFF_FFFFL;
+        return value.ToString("x12", System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    private static (RedisValue Stream, RedisValue Meta) Ttls(ChannelOptions options, TimeSpan ttl) =>
+        ((long)Math.Ceiling(ttl.TotalSeconds), (long)Math.Ceiling(Math.Max(options.MetaTtl.TotalSeconds, ttl.TotalSeconds)));
+
+    // A channel's script arguments that never change, made once per channel instance instead of once per event.
+    private sealed class Target(ChannelName channel)
+    {
+        public RedisKey[] Keys { get; } = [channel.StreamKey, channel.MetaKey];
+
+        public RedisValue PubSubChannel { get; } = channel.PubSubChannel.ToString();
+    }
 }

@@ -25,7 +25,12 @@ internal sealed class PublishBatcher(IConnectionMultiplexer redis, TimeSpan wind
     {
         if (Interlocked.Exchange(ref _started, 1) == 0)
         {
-            _ = Task.Run(RunAsync);
+            // Not under the first caller's span: the Redis instrumentation would file every command this loop ever sends
+            // under that one span (a span per publish in a stale trace). Without a parent, commands are not traced.
+            using (ExecutionContext.SuppressFlow())
+            {
+                _ = Task.Run(RunAsync);
+            }
         }
         var call = new Call(script, keys, args);
         _queue.Writer.TryWrite(call);

@@ -6,7 +6,10 @@ namespace AiStreaming.Streamer;
 /// <summary>
 /// The trace of one subscription, built without any per-token or per-frame span or allocation:
 /// <list type="bullet">
-/// <item>one span <c>subscribe {channel}</c> (kind Server's child, Internal) for the subscription's life, tagged with the transport;</item>
+/// <item>one short span <c>subscribe {channel}</c> (Internal) from the start of the subscription to <see cref="Opened"/> (history
+/// read, presence join), tagged with the transport; afterwards only its context is kept. A span held open for the
+/// subscription's life cost every idle connection an <c>Activity</c> with its tags, and the Redis instrumentation keeps every
+/// command issued under a running span until that span ends (docs/BENCHMARKS.md, "Memory per connection");</item>
 /// <item>per message, one span <c>deliver {channel}</c> (kind Consumer) whose parent is the producer's <c>traceparent</c> carried by
 /// the message's first delivered event, linked to the subscription span, ended at the message's terminal event (or when the next
 /// message starts or the subscription ends) — so a reply's trace runs from the Api into every streamer that delivered it;</item>
@@ -24,7 +27,8 @@ internal sealed class DeliveryTrace : IDisposable
     private readonly StreamerTelemetry _telemetry;
     private readonly string _channel;
     private readonly string _transport;
-    private readonly Activity? _subscription;
+    private readonly ActivityContext _subscription;
+    private Activity? _opening;
     private Activity? _message;
     private Guid? _messageId;
     private long _lastLagSample;
@@ -34,10 +38,21 @@ internal sealed class DeliveryTrace : IDisposable
         _telemetry = telemetry;
         _channel = channel;
         _transport = transport;
-        _subscription = StreamerTelemetry.ActivitySource.StartActivity("subscribe " + channel);
-        _subscription?.SetTag("messaging.system", "redis");
-        _subscription?.SetTag("messaging.destination.name", channel);
-        _subscription?.SetTag("aistreaming.transport", transport);
+        _opening = StreamerTelemetry.ActivitySource.StartActivity("subscribe " + channel);
+        _opening?.SetTag("messaging.system", "redis");
+        _opening?.SetTag("messaging.destination.name", channel);
+        _opening?.SetTag("aistreaming.transport", transport);
+        _subscription = _opening?.Context ?? default;
+    }
+
+    /// <summary>
+    /// Ends the <c>subscribe</c> span (and makes its parent current again): call it once the subscription's Redis work
+    /// (history, presence join) has been issued, before the subscription settles into streaming.
+    /// </summary>
+    public void Opened()
+    {
+        _opening?.Stop();
+        _opening = null;
     }
 
     /// <summary>Records that <paramref name="e"/> (the last of a batch) reached the client.</summary>
@@ -72,21 +87,20 @@ internal sealed class DeliveryTrace : IDisposable
         }
         var previous = Activity.Current;
         _message = StreamerTelemetry.ActivitySource.StartActivity("deliver " + _channel, ActivityKind.Consumer, producer,
-            links: _subscription is { } s ? [new ActivityLink(s.Context)] : null);
+            links: _subscription != default ? [new ActivityLink(_subscription)] : null);
         // The span spans the message's delivery, not the loop's async context: later awaits must not run under it.
         Activity.Current = previous;
         _message?.SetTag("messaging.operation.type", "process");
         _message?.SetTag("messaging.destination.name", _channel);
         _message?.SetTag("aistreaming.message.id", messageId);
         _message?.SetTag("aistreaming.transport", _transport);
-        _subscription?.AddEvent(new ActivityEvent("message", tags: new ActivityTagsCollection { ["aistreaming.message.id"] = messageId, ["traceparent"] = traceparent }));
     }
 
-    /// <summary>Ends the open message span and the subscription span.</summary>
+    /// <summary>Ends the open message span (and the <c>subscribe</c> span if <see cref="Opened"/> was not called).</summary>
     public void Dispose()
     {
+        Opened();
         _message?.Stop();
         _message = null;
-        _subscription?.Stop();
     }
 }

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using AiStreaming.Channels;
-using AiStreaming.Streamer.Channels;
+using AiStreaming.Streamer.Delivery;
 
 namespace AiStreaming.Streamer;
 

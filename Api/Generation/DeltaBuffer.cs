@@ -3,20 +3,31 @@ using System.Text;
 namespace AiStreaming.Api.Generation;
 
 /// <summary>
-/// A generation's text and the suffix of it not yet published as a <c>delta</c>, with the flush rule: flush when
-/// <c>flushEveryTokens</c> chunks are pending or the oldest pending chunk is <c>flushInterval</c> old, whichever
-/// comes first. Pending text is dropped only by <see cref="MarkPublished"/>, after a successful publish, so the
-/// published deltas concatenated always equal a prefix of <see cref="Text"/>. Not thread-safe.
+/// A generation's text, the suffix of it not yet published as a <c>delta</c>, and the rollup rule that says when that
+/// suffix is due (<see cref="GenerationOptions.RollupWindow"/>):
+/// <list type="bullet">
+/// <item>the reply's first chunk is due at once (the reader sees the reply start without delay);</item>
+/// <item>a chunk that arrives when nothing is pending and the last publish is at least a window old is due at once
+/// (a slow or bursty model pays no rollup latency);</item>
+/// <item>otherwise pending text is due one window after its first chunk arrived, or as soon as
+/// <c>maxTokens</c> chunks are pending (the size cap), whichever comes first.</item>
+/// </list>
+/// The end of the reply flushes whatever is pending (<see cref="DeltaStream.FlushFinalAsync"/>). Pending text is dropped
+/// only by <see cref="MarkPublished"/>, after a successful publish, so the published deltas concatenated always equal a
+/// prefix of <see cref="Text"/>. Not thread-safe.
 /// </summary>
-/// <param name="flushEveryTokens">Chunks per delta (≥ 1).</param>
-/// <param name="flushInterval">Longest time pending text waits.</param>
+/// <param name="maxTokens">Size cap: chunks per delta at most (≥ 1; 1 publishes every chunk at once).</param>
+/// <param name="window">Rollup window (zero: every chunk is due at once).</param>
 /// <param name="time">Clock (timestamps are <see cref="TimeProvider.GetTimestamp"/> values).</param>
-internal sealed class DeltaBuffer(int flushEveryTokens, TimeSpan flushInterval, TimeProvider time)
+internal sealed class DeltaBuffer(int maxTokens, TimeSpan window, TimeProvider time)
 {
     private readonly StringBuilder text = new();
+    private readonly long windowTicks = (long)(window.TotalSeconds * time.TimestampFrequency);
     private int pendingStart;
     private int pendingTokens;
-    private long pendingSince;
+    private long pendingDue;
+    private long lastPublishedAt;
+    private bool published;
 
     /// <summary>Non-empty chunks appended so far.</summary>
     public int Tokens { get; private set; }
@@ -30,6 +41,12 @@ internal sealed class DeltaBuffer(int flushEveryTokens, TimeSpan flushInterval, 
     /// <summary>The text not yet published.</summary>
     public string PendingText => text.ToString(pendingStart, text.Length - pendingStart);
 
+    /// <summary>Chunks in <see cref="PendingText"/>.</summary>
+    public int PendingTokens => pendingTokens;
+
+    /// <summary>When the pending text is due (a <see cref="TimeProvider.GetTimestamp"/> value); <see cref="long.MaxValue"/> when nothing is pending.</summary>
+    public long DueAt => !HasPending ? long.MaxValue : pendingTokens >= maxTokens ? long.MinValue : pendingDue;
+
     /// <summary>Appends a non-empty chunk.</summary>
     /// <param name="chunk">Chunk text.</param>
     /// <param name="timestamp">When it arrived.</param>
@@ -37,7 +54,8 @@ internal sealed class DeltaBuffer(int flushEveryTokens, TimeSpan flushInterval, 
     {
         if (!HasPending)
         {
-            pendingSince = timestamp;
+            var quiet = Tokens == 0 || (published && timestamp - lastPublishedAt >= windowTicks);
+            pendingDue = quiet ? timestamp : timestamp + windowTicks;
         }
         text.Append(chunk);
         pendingTokens++;
@@ -48,25 +66,23 @@ internal sealed class DeltaBuffer(int flushEveryTokens, TimeSpan flushInterval, 
     /// <param name="now">Current timestamp.</param>
     public TimeSpan TimeUntilDue(long now)
     {
-        if (!HasPending)
+        var due = DueAt;
+        if (due == long.MaxValue)
         {
             return Timeout.InfiniteTimeSpan;
         }
-        if (pendingTokens >= flushEveryTokens)
-        {
-            return TimeSpan.Zero;
-        }
-        var left = flushInterval - time.GetElapsedTime(pendingSince, now);
-        return left > TimeSpan.Zero ? left : TimeSpan.Zero;
+        return due <= now ? TimeSpan.Zero : time.GetElapsedTime(now, due);
     }
 
     /// <summary>Records that the first <paramref name="length"/> pending characters were published.</summary>
     /// <param name="length">Length of the published <see cref="PendingText"/>.</param>
-    /// <param name="now">Current timestamp (starts the wait of text appended meanwhile).</param>
+    /// <param name="now">Current timestamp (text still pending is due one window later).</param>
     public void MarkPublished(int length, long now)
     {
         pendingStart += length;
-        pendingTokens = 0;
-        pendingSince = now;
+        pendingTokens = HasPending ? 1 : 0;
+        lastPublishedAt = now;
+        published = true;
+        pendingDue = now + windowTicks;
     }
 }

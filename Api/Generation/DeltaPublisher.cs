@@ -1,11 +1,13 @@
 using AiStreaming.Channels;
+using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
 namespace AiStreaming.Api.Generation;
 
 /// <summary>
-/// The services every generation's output shares (publisher, history, Redis, metrics, clock, logger); opens one
-/// <see cref="DeltaStream"/> per generation, which alone owns that generation's publish state.
+/// The services every generation's output shares (publisher, history, Redis, metrics, clock, logger, and the process's
+/// one <see cref="RollupTimer"/>); opens one <see cref="DeltaStream"/> per generation, which alone owns that generation's
+/// publish state.
 /// </summary>
 /// <param name="publisher">Channel publisher.</param>
 /// <param name="history">Channel history (resolves publishes of unknown outcome).</param>
@@ -13,11 +15,15 @@ namespace AiStreaming.Api.Generation;
 /// <param name="metrics">Instruments.</param>
 /// <param name="model">Model, for the metric tag.</param>
 /// <param name="time">Clock.</param>
+/// <param name="options">Generation options (<see cref="GenerationOptions.RollupWindow"/>).</param>
 /// <param name="logger">Logger.</param>
 public sealed class DeltaPublisher(
     ChannelPublisher publisher, ChannelHistory history, IConnectionMultiplexer redis, GenerationMetrics metrics,
-    ChatModelInfo model, TimeProvider time, ILogger<DeltaPublisher> logger)
+    ChatModelInfo model, TimeProvider time, IOptions<GenerationOptions> options, ILogger<DeltaPublisher> logger) : IDisposable
 {
+    /// <summary>The process's one rollup timer.</summary>
+    internal RollupTimer Rollup { get; } = new(time, options.Value.RollupWindow);
+
     internal ChannelPublisher Publisher => publisher;
 
     internal ChannelHistory History => history;
@@ -37,4 +43,7 @@ public sealed class DeltaPublisher(
     /// <param name="buffer">Its text buffer (flush rule).</param>
     internal DeltaStream Open(GenerationRequest request, DeltaBuffer buffer) =>
         new(this, ChannelName.ForConversation(request.ConversationId), request.MessageId, buffer);
+
+    /// <inheritdoc/>
+    public void Dispose() => Rollup.Dispose();
 }

@@ -14,10 +14,13 @@ internal sealed class DeltaStream
 {
     private static readonly TimeSpan PublishRetryDelay = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan FinalFlushPatience = TimeSpan.FromSeconds(10);
+    private static readonly Task Never = new TaskCompletionSource().Task;
 
     private readonly DeltaPublisher shared;
     private bool publishFailing;
     private int uncertainLength;
+    private Task? dueWait;
+    private long dueWaitAt;
 
     /// <summary>Creates the output; nothing is published yet.</summary>
     /// <param name="shared">Shared services.</param>
@@ -46,6 +49,34 @@ internal sealed class DeltaStream
 
     /// <summary>When delta publishing may be retried (a <see cref="TimeProvider.GetTimestamp"/> value); 0 when not paused.</summary>
     public long RetryAt { get; private set; }
+
+    /// <summary>
+    /// When pending text should be published (a <see cref="TimeProvider.GetTimestamp"/> value): the buffer's rollup
+    /// rule, or later while publishing is paused after a failure; <see cref="long.MaxValue"/> when nothing is pending.
+    /// </summary>
+    public long DueAt => Math.Max(Buffer.DueAt, RetryAt);
+
+    /// <summary>
+    /// Whether pending text should be published now: <see cref="DueAt"/> is within the <see cref="RollupTimer"/>'s
+    /// slack of <paramref name="now"/> (the timer wakes a generation up to that early, to serve several at once).
+    /// </summary>
+    /// <param name="now">Current timestamp.</param>
+    public bool IsDue(long now) => DueAt <= now + shared.Rollup.SlackTicks;
+
+    /// <summary>
+    /// A task that completes at <see cref="DueAt"/>, from the process's one <see cref="RollupTimer"/>; the same task
+    /// for every call within one window, so waiting for the next chunk or the window costs no timer per token.
+    /// </summary>
+    public Task WhenDueAsync()
+    {
+        var due = DueAt;
+        if (dueWait is null || dueWaitAt != due)
+        {
+            dueWaitAt = due;
+            dueWait = due == long.MaxValue ? Never : shared.Rollup.WaitUntilAsync(due);
+        }
+        return dueWait;
+    }
 
     /// <summary>Publishes <c>message.started</c> <c>{ role, userMessage: { id, content } }</c>.</summary>
     /// <param name="request">The exchange.</param>
@@ -92,7 +123,7 @@ internal sealed class DeltaStream
             return true;
         }
         var time = shared.Time;
-        if (time.GetTimestamp() < RetryAt)
+        if (time.GetTimestamp() + shared.Rollup.SlackTicks < RetryAt)
         {
             return false;
         }
@@ -110,7 +141,7 @@ internal sealed class DeltaStream
             }
             var text = Buffer.PendingText;
             attempted = true;
-            LastPublished = await shared.Publisher.PublishAsync(Channel, ChannelEventTypes.Delta, MessageId, ChannelEvent.DeltaData(text));
+            LastPublished = await shared.Publisher.PublishDeltaAsync(Channel, MessageId, text);
             Buffer.MarkPublished(text.Length, time.GetTimestamp());
             if (publishFailing)
             {

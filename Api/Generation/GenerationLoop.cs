@@ -10,8 +10,8 @@ namespace AiStreaming.Api.Generation;
 
 /// <summary>
 /// The model loop of one generation: calls the model's streaming API, enforces the first-token, inactivity and total
-/// timeouts (on the injected clock), flushes pending text as deltas when due (<see cref="GenerationOptions.FlushEveryTokens"/>,
-/// <see cref="GenerationOptions.FlushInterval"/>, also while the model is silent), checkpoints the partial text every
+/// timeouts (on the injected clock), publishes pending text as deltas when due (the rollup rule of <see cref="DeltaBuffer"/>,
+/// also while the model is silent), checkpoints the partial text every
 /// <see cref="GenerationOptions.CheckpointInterval"/>, then hands the outcome to the <see cref="GenerationFinisher"/>
 /// and records metrics. The generation leaves the <see cref="GenerationRegistry"/> when it has ended.
 /// </summary>
@@ -72,7 +72,7 @@ public sealed class GenerationLoop(
                 // The first token is due FirstTokenTimeout after the call started; later chunks InactivityTimeout
                 // after we start waiting (time spent publishing or checkpointing is not the model's).
                 g.ArmWait(buffer.Tokens == 0 ? settings.FirstTokenTimeout - time.GetElapsedTime(started) : settings.InactivityTimeout);
-                var hasChunk = await NextChunkAsync(output, stream);
+                var hasChunk = await NextChunkAsync(output, stream, time);
                 g.DisarmWait();
                 if (!hasChunk)
                 {
@@ -163,31 +163,22 @@ public sealed class GenerationLoop(
         }
     }
 
-    // Awaits the next chunk; while it is pending, flushes pending text when it falls due (FlushInterval).
-    private async Task<bool> NextChunkAsync(DeltaStream output, IAsyncEnumerator<StreamingChatMessageContent> stream)
+    // Awaits the next chunk; while it is pending, publishes pending text when its rollup window ends (the process's
+    // one RollupTimer wakes us, no timer of our own).
+    private static async Task<bool> NextChunkAsync(DeltaStream output, IAsyncEnumerator<StreamingChatMessageContent> stream, TimeProvider time)
     {
         var next = stream.MoveNextAsync();
-        var buffer = output.Buffer;
-        if (next.IsCompleted || !buffer.HasPending)
+        if (next.IsCompleted || !output.Buffer.HasPending)
         {
             return await next;
         }
 
         var nextTask = next.AsTask();
-        while (!nextTask.IsCompleted && buffer.HasPending)
+        while (!nextTask.IsCompleted && output.Buffer.HasPending)
         {
-            var now = time.GetTimestamp();
-            var wait = buffer.TimeUntilDue(now);
-            var retryIn = output.RetryAt > now ? time.GetElapsedTime(now, output.RetryAt) : TimeSpan.Zero;
-            if (retryIn > wait)
+            if (!output.IsDue(time.GetTimestamp()))
             {
-                wait = retryIn;
-            }
-            if (wait > TimeSpan.Zero)
-            {
-                using var delay = new CancellationTokenSource();
-                await Task.WhenAny(nextTask, Task.Delay(wait, time, delay.Token));
-                await delay.CancelAsync();
+                await Task.WhenAny(nextTask, output.WhenDueAsync());
                 continue;
             }
             await output.TryFlushAsync();

@@ -37,7 +37,7 @@ public sealed class GenerationRunner(
     public async Task<ChannelPosition?> BeginAsync(GenerationRequest request)
     {
         var settings = options.Value;
-        var output = deltas.Open(request, new DeltaBuffer(settings.FlushEveryTokens, settings.FlushInterval, time));
+        var output = deltas.Open(request, new DeltaBuffer(settings.FlushEveryTokens, settings.RollupWindow, time));
         var generation = new RunningGeneration(request, output, Activity.Current?.Context ?? default, time);
         // Registered before message.started goes out: a cancel that follows the event finds the generation.
         registry.Add(generation);

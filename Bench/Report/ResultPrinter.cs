@@ -27,7 +27,7 @@ public static class ResultPrinter
             ("window", $"{F(r.WindowSeconds)} s, load avg 1m {F(r.LoadAverageStart, 2)} -> {F(r.LoadAverageEnd, 2)}"),
             ("tokens offered", $"{r.OfferedTokens} ({F(r.OfferedTokensPerSecond)}/s); deliveries owed {r.OfferedDeliveries}"),
             ("tokens delivered", $"{r.DeliveredTokens} ({F(r.DeliveredTokensPerSecond)}/s) to {r.Subscribers} subscribers"),
-            ("delta frames", $"{r.DeltaFrames} ({F(r.FramesPerSecond)}/s), coalesced {r.CoalescedFrames}"),
+            ("delta frames", $"{r.DeltaFrames} ({F(r.FramesPerSecond)}/s), coalesced {r.CoalescedFrames}; {r.TokensPerFrame:0.00} tokens per frame (rollup)"),
             ("latency ms", Lat(r.Latency)),
             ("TTFT added ms", Lat(r.TtftAdded)),
             ("messages", $"{r.Messages}"),
@@ -79,6 +79,26 @@ public static class ResultPrinter
         w.WriteLine($"  {"latency ms (chat/base)",-26}p50 {F(chat.Latency.P50Ms, 2)}/{F(baseline.Latency.P50Ms, 2)}  p99 {F(chat.Latency.P99Ms, 2)}/{F(baseline.Latency.P99Ms, 2)}");
         w.WriteLine($"  {"TTFT added ms (chat/base)",-26}p50 {F(chat.TtftAdded.P50Ms, 2)}/{F(baseline.TtftAdded.P50Ms, 2)}  p95 {F(chat.TtftAdded.P95Ms, 2)}/{F(baseline.TtftAdded.P95Ms, 2)}");
         return ratios;
+    }
+
+    /// <summary>
+    /// The <c>speeds</c> summary: per model pace, CPU per delivered token of the toy and the stack and their ratio, the
+    /// tokens per frame that rollup achieved, latency, and the load average of the chat window.
+    /// </summary>
+    /// <param name="pairs">Per pace R (tokens per second): the toy's run and the stack's.</param>
+    /// <param name="output">Where to write (default: the console).</param>
+    public static void PrintSpeeds(IReadOnlyList<(double R, RunResult Baseline, RunResult Chat)> pairs, TextWriter? output = null)
+    {
+        var w = output ?? Console.Out;
+        w.WriteLine();
+        w.WriteLine("== speeds (CPU ms per delivered token; ratio = stack ÷ toy in the same run)");
+        w.WriteLine($"  {"R",5} {"toy",8} {"stack",8} {"ratio",6} {"tokens/frame",13} {"p50 ms",8} {"p99 ms",8} {"TTFT+ p50",10} {"load",12}");
+        foreach (var (r, toy, chat) in pairs)
+        {
+            var ratio = toy.CpuSecondsPer1kTokens > 0 ? chat.CpuSecondsPer1kTokens / toy.CpuSecondsPer1kTokens : double.NaN;
+            w.WriteLine($"  {F(r, 0),5} {F(toy.CpuSecondsPer1kTokens, 4),8} {F(chat.CpuSecondsPer1kTokens, 4),8} {F(ratio, 2),6} {F(chat.TokensPerFrame, 2),13} " +
+                $"{F(chat.Latency.P50Ms, 1),8} {F(chat.Latency.P99Ms, 1),8} {F(chat.TtftAdded.P50Ms, 1),10} {F(chat.LoadAverageStart, 1) + "→" + F(chat.LoadAverageEnd, 1),12}");
+        }
     }
 
     /// <summary>Writes <paramref name="document"/> as indented camelCase JSON to <paramref name="path"/> (or the default path); returns the path.</summary>

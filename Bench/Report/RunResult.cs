@@ -44,6 +44,9 @@ public sealed class RunResult
     /// <summary>Delta frames per second received (all subscribers).</summary>
     public double FramesPerSecond => WindowSeconds > 0 ? DeltaFrames / WindowSeconds : 0;
 
+    /// <summary>Delivered tokens per delta frame: the Api's rollup (and any coalescing for slow readers); 1 for the toy.</summary>
+    public double TokensPerFrame => DeltaFrames > 0 ? DeliveredTokens / (double)DeltaFrames : 0;
+
     /// <summary>Model stamp → client receive, per token, ms.</summary>
     public LatencySummary Latency { get; set; } = new(0, 0, 0, 0, 0, 0);
 

@@ -65,12 +65,14 @@ public static class ConnectionsScenario
         }
         var connectSeconds = clock.Elapsed.TotalSeconds;
         var rssAfter = ProcessSampler.RssKb(streamerPid);
-        Console.WriteLine($"  connected {n - failed} in {connectSeconds:0.0} s; RSS {rssAfter / 1024.0:0.0} MiB; steady state for 10 s");
+        // --duration lengthens the steady state, e.g. to take a dotnet-gcdump of the streamer (pid printed here).
+        var steady = options.DurationGiven ? options.Duration : TimeSpan.FromSeconds(10);
+        Console.WriteLine($"  connected {n - failed} in {connectSeconds:0.0} s; RSS {rssAfter / 1024.0:0.0} MiB; steady state for {steady.TotalSeconds:0} s (streamer pid {streamerPid})");
 
         var probe = new ProcessProbe("streamer#0", streamerPid);
         probe.Start();
         window.Open();
-        await Task.Delay(TimeSpan.FromSeconds(10), cancellationToken);
+        await Task.Delay(steady, cancellationToken);
         window.Close();
         probe.Stop();
         var rssSteady = ProcessSampler.RssKb(streamerPid);

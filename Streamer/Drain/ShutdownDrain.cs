@@ -1,4 +1,4 @@
-using AiStreaming.Streamer.Channels;
+using AiStreaming.Streamer.Delivery;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 

@@ -1,5 +1,5 @@
 using AiStreaming.Channels;
-using AiStreaming.Streamer.Channels;
+using AiStreaming.Streamer.Delivery;
 using AiStreaming.Streamer.Drain;
 using AiStreaming.Streamer.Hubs;
 using AiStreaming.Streamer.Presence;
@@ -59,7 +59,7 @@ internal static class StreamingExtensions
         builder.Services.AddSingleton<StreamerTelemetry>();
         builder.AddChannels(); // Channels: options, history, publisher
         builder.Services.AddSingleton<ChannelDispatcher>();
-        builder.Services.AddSingleton<ChannelSubscriptions>();
+        builder.Services.AddSingleton<SubscriptionOpener>();
         builder.Services.AddSingleton<RedisOutages>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<RedisOutages>());
         builder.Services.AddSingleton<ShutdownDrain>();

@@ -3,7 +3,7 @@ using System.Runtime.CompilerServices;
 using AiStreaming.Channels;
 using AiStreaming.Channels.Security;
 using AiStreaming.Streamer.Auth;
-using AiStreaming.Streamer.Channels;
+using AiStreaming.Streamer.Delivery;
 using AiStreaming.Streamer.Presence;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.SignalR;
@@ -22,7 +22,7 @@ namespace AiStreaming.Streamer.Hubs;
 /// </summary>
 [Authorize]
 internal sealed class StreamHub(
-    ChannelSubscriptions subscriptions,
+    SubscriptionOpener subscriptions,
     PresenceTracker presence,
     SubscriptionGate gate,
     UserLimits limits,
@@ -103,9 +103,10 @@ internal sealed class StreamHub(
             // A client that stopped reading is cut off: its resubscribe frame can't get through, so end the connection.
             using var stuck = subscription.Stuck.UnsafeRegister(static c => ((HubCallerContext)c!).Abort(), Context);
             // At the token's expiry the stream ends with resubscribe{token_expired}: the client subscribes again with a fresh one.
-            using var expired = expiry.Token.UnsafeRegister(static s => ((ChannelSubscription)s!).End(ResubscribeReasons.TokenExpired), subscription);
+            using var expired = expiry.Token.UnsafeRegister(static s => ((Subscription)s!).End(ResubscribeReasons.TokenExpired), subscription);
             // Presence is written beside the stream (it may wait for Redis), never before its first frame.
             var join = presence.JoinAsync(name, Context.ConnectionId, grant.UserId, grant.DisplayName);
+            delivery.Opened();
             try
             {
                 // A subscriber that fell behind catches up in merged frames (fromOffset..offset): one write instead of many.

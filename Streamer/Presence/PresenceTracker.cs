@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
 using AiStreaming.Channels;
-using AiStreaming.Streamer.Channels;
+using AiStreaming.Streamer.Delivery;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 

@@ -1,7 +1,7 @@
 using AiStreaming.Channels;
 using AiStreaming.Channels.Security;
 using AiStreaming.Streamer.Auth;
-using AiStreaming.Streamer.Channels;
+using AiStreaming.Streamer.Delivery;
 using AiStreaming.Streamer.Presence;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -48,7 +48,7 @@ internal static class SseEndpoints
     private static async Task<Results<EmptyHttpResult, ProblemHttpResult>> Subscribe(
         string channel,
         HttpContext context,
-        ChannelSubscriptions subscriptions,
+        SubscriptionOpener subscriptions,
         PresenceTracker presence,
         SseHeartbeats heartbeats,
         SubscriptionGate gate,
@@ -101,7 +101,7 @@ internal static class SseEndpoints
 
     private static async Task<Results<EmptyHttpResult, ProblemHttpResult>> StreamAsync(
         HttpContext context, ChannelName name, long? since, string? epoch, SubscriptionGrant grant,
-        ChannelSubscriptions subscriptions, PresenceTracker presence, SseHeartbeats heartbeats, CancellationToken tokenExpiry,
+        SubscriptionOpener subscriptions, PresenceTracker presence, SseHeartbeats heartbeats, CancellationToken tokenExpiry,
         CancellationToken cancellationToken)
     {
         using var delivery = context.RequestServices.GetRequiredService<StreamerTelemetry>().StartDelivery(name.Value, "sse");
@@ -115,11 +115,12 @@ internal static class SseEndpoints
 
         // Presence is written beside the stream (it may wait for Redis), never before its first frame.
         var join = presence.JoinAsync(name, "sse-" + context.TraceIdentifier, grant.UserId, grant.DisplayName);
+        delivery.Opened();
         // A client that stopped reading is cut off: the resubscribe frame can't get through, so end the connection.
         using var stuck = subscription.Stuck.UnsafeRegister(static c => ((HttpContext)c!).Abort(), context);
         using var beat = heartbeats.Add(subscription.Events);
         // At the token's expiry the stream ends with resubscribe{token_expired}: reconnect with a fresh token in the URL.
-        using var expired = tokenExpiry.UnsafeRegister(static s => ((ChannelSubscription)s!).End(ResubscribeReasons.TokenExpired), subscription);
+        using var expired = tokenExpiry.UnsafeRegister(static s => ((Subscription)s!).End(ResubscribeReasons.TokenExpired), subscription);
         try
         {
             await SseFrames.WriteAsync(response.BodyWriter, name.Value, subscription.Events, delivery, cancellationToken);

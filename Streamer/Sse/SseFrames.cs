@@ -5,7 +5,7 @@ using System.Net.ServerSentEvents;
 using System.Runtime.CompilerServices;
 using System.Text;
 using AiStreaming.Channels;
-using AiStreaming.Streamer.Channels;
+using AiStreaming.Streamer.Delivery;
 
 namespace AiStreaming.Streamer.Sse;
 
@@ -31,7 +31,7 @@ internal static class SseFrames
     /// <param name="delivery">Told about the last event of each written batch.</param>
     /// <param name="cancellationToken">The request's abort token.</param>
     /// <exception cref="OperationCanceledException">The client went away.</exception>
-    public static Task WriteAsync(PipeWriter writer, string channel, SubscriberBuffer events, DeliveryTrace delivery, CancellationToken cancellationToken) =>
+    public static Task WriteAsync(PipeWriter writer, string channel, OutgoingFrames events, DeliveryTrace delivery, CancellationToken cancellationToken) =>
         SseFormatter.WriteAsync(Items(writer, channel, events, delivery, cancellationToken), new BatchingStream(writer), Format, cancellationToken);
 
     /// <summary>The SSE item of <paramref name="e"/>: its type as <c>event:</c>, its position as <c>id:</c> when it has one.</summary>
@@ -52,7 +52,7 @@ internal static class SseFrames
 
     // Yields every queued event, flushes once when the queue is empty, then waits. Heartbeats only when idle.
     private static async IAsyncEnumerable<SseItem<ChannelEvent>> Items(
-        PipeWriter writer, string channel, SubscriberBuffer events, DeliveryTrace delivery, [EnumeratorCancellation] CancellationToken cancellationToken)
+        PipeWriter writer, string channel, OutgoingFrames events, DeliveryTrace delivery, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var first = true;
         ChannelEvent? heartbeat = null;

@@ -1,5 +1,5 @@
 using System.Collections.Concurrent;
-using AiStreaming.Streamer.Channels;
+using AiStreaming.Streamer.Delivery;
 using Microsoft.Extensions.Options;
 
 namespace AiStreaming.Streamer.Sse;
@@ -11,11 +11,11 @@ namespace AiStreaming.Streamer.Sse;
 /// </summary>
 internal sealed class SseHeartbeats(IOptions<StreamerOptions> options, TimeProvider time) : BackgroundService
 {
-    private readonly ConcurrentDictionary<SubscriberBuffer, byte> _streams = new();
+    private readonly ConcurrentDictionary<OutgoingFrames, byte> _streams = new();
 
     /// <summary>Adds a stream's buffer; dispose the result to remove it.</summary>
     /// <param name="buffer">The stream's buffer.</param>
-    public IDisposable Add(SubscriberBuffer buffer)
+    public IDisposable Add(OutgoingFrames buffer)
     {
         _streams.TryAdd(buffer, 0);
         return new Registration(this, buffer);
@@ -40,7 +40,7 @@ internal sealed class SseHeartbeats(IOptions<StreamerOptions> options, TimeProvi
         }
     }
 
-    private sealed class Registration(SseHeartbeats owner, SubscriberBuffer buffer) : IDisposable
+    private sealed class Registration(SseHeartbeats owner, OutgoingFrames buffer) : IDisposable
     {
         public void Dispose() => owner._streams.TryRemove(buffer, out _);
     }

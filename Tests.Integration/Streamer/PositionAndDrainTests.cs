@@ -1,7 +1,7 @@
 using System.Diagnostics.Metrics;
 using AiStreaming.Channels;
 using AiStreaming.Streamer;
-using AiStreaming.Streamer.Channels;
+using AiStreaming.Streamer.Delivery;
 using AiStreaming.Streamer.Drain;
 using AiStreaming.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
@@ -18,12 +18,12 @@ public class PositionAndDrainTests(ServersFixture servers)
     private static readonly StreamerTelemetry Telemetry =
         new(new ServiceCollection().AddMetrics().BuildServiceProvider().GetRequiredService<IMeterFactory>());
 
-    private ChannelSubscriptions NewSubscriptions(ChannelDispatcher dispatcher, StreamerOptions settings)
+    private SubscriptionOpener NewSubscriptions(ChannelDispatcher dispatcher, StreamerOptions settings)
     {
         var history = new ChannelHistory(servers.Redis, TimeSpan.FromSeconds(5));
         var options = Options.Create(settings);
         var outages = new RedisOutages(servers.Redis, dispatcher, history, options, Telemetry, TimeProvider.System, NullLogger<RedisOutages>.Instance);
-        return new ChannelSubscriptions(dispatcher, history, outages, options, Telemetry, TimeProvider.System);
+        return new SubscriptionOpener(dispatcher, history, outages, options, Telemetry, TimeProvider.System);
     }
 
     [Theory]

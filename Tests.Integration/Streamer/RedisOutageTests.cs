@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using AiStreaming.Channels;
 using AiStreaming.Streamer;
-using AiStreaming.Streamer.Channels;
+using AiStreaming.Streamer.Delivery;
 using AiStreaming.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -36,7 +36,7 @@ public sealed class RedisOutageTests : IAsyncLifetime
         var history = new ChannelHistory(mux, TimeSpan.FromSeconds(1));
         using var outages = new RedisOutages(mux, dispatcher, history, options, Telemetry, TimeProvider.System, NullLogger<RedisOutages>.Instance);
         await outages.StartAsync(CancellationToken.None);
-        var subscriptions = new ChannelSubscriptions(dispatcher, history, outages, options, Telemetry, TimeProvider.System);
+        var subscriptions = new SubscriptionOpener(dispatcher, history, outages, options, Telemetry, TimeProvider.System);
         var publisher = new ChannelPublisher(mux, new ChannelOptions());
         var channel = ChannelName.ForConversation(Guid.NewGuid());
 
@@ -115,7 +115,7 @@ public sealed class RedisOutageTests : IAsyncLifetime
         }
     }
 
-    private static List<ChannelEvent> Collect(ChannelSubscription subscription)
+    private static List<ChannelEvent> Collect(Subscription subscription)
     {
         var frames = new List<ChannelEvent>();
         _ = Task.Run(async () =>

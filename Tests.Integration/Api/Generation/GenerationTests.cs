@@ -78,8 +78,8 @@ public class GenerationTests(ServersFixture servers)
         Assert.Equal(message.Content, completed.DataString("text"));
         var outputTokens = completed.Data!.Value.GetProperty("usage").GetProperty("outputTokens").GetInt32();
         Assert.InRange(outputTokens, ApiFactory.MinTokens, ApiFactory.MaxTokens);
-        // One token per delta with the default FlushEveryTokens = 1.
-        Assert.Equal(outputTokens, events.Count(e => e.Type == ChannelEventTypes.Delta));
+        // Rolled up (RollupWindow): never more deltas than tokens, the first token alone.
+        Assert.InRange(events.Count(e => e.Type == ChannelEventTypes.Delta), 1, outputTokens);
     }
 
     [Fact]
@@ -124,12 +124,12 @@ public class GenerationTests(ServersFixture servers)
     }
 
     [Fact]
-    public async Task Deltas_carry_FlushEveryTokens_tokens_each()
+    public async Task Deltas_carry_FlushEveryTokens_tokens_each_after_the_first_token_alone()
     {
         await using var api = new ApiFactory(servers, new Dictionary<string, string?>
         {
             ["Generation:FlushEveryTokens"] = "5",
-            ["Generation:FlushInterval"] = "00:01:00",
+            ["Generation:RollupWindow"] = "00:00:01",
         });
         var http = api.CreateClient();
         var id = await http.CreateConversationAsync();
@@ -139,21 +139,23 @@ public class GenerationTests(ServersFixture servers)
         var events = await servers.WaitForTerminalEventAsync(id, accepted.MessageId);
 
         var tokens = events[^1].Data!.Value.GetProperty("usage").GetProperty("outputTokens").GetInt32();
-        Assert.Equal((tokens + 4) / 5, events.Count(e => e.Type == ChannelEventTypes.Delta));
+        var deltas = events.Where(e => e.Type == ChannelEventTypes.Delta).ToList();
+        Assert.Equal(1 + (tokens - 1 + 4) / 5, deltas.Count);
+        Assert.Equal(message.Content, deltas[0].DeltaText + string.Concat(deltas.Skip(1).Select(d => d.DeltaText)));
         Assert.Equal(message.Content, events.DeltaText());
     }
 
     [Fact]
-    public async Task Pending_tokens_are_flushed_after_FlushInterval_even_below_FlushEveryTokens()
+    public async Task Pending_tokens_are_published_when_the_RollupWindow_ends_even_below_FlushEveryTokens()
     {
-        // 30 tokens over ≈ 300 ms, flushed every 50 ms: several deltas, each holding several tokens.
+        // 30 tokens over ≈ 300 ms, rolled up over 50 ms windows: several deltas, each holding several tokens.
         await using var api = new ApiFactory(servers, new Dictionary<string, string?>
         {
             ["SimulatedModel:TokensPerSecond"] = "100",
             ["SimulatedModel:MinTokens"] = "30",
             ["SimulatedModel:MaxTokens"] = "30",
             ["Generation:FlushEveryTokens"] = "1000",
-            ["Generation:FlushInterval"] = "00:00:00.050",
+            ["Generation:RollupWindow"] = "00:00:00.050",
         });
         var http = api.CreateClient();
         var id = await http.CreateConversationAsync();

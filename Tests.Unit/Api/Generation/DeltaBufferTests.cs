@@ -3,7 +3,10 @@ using Microsoft.Extensions.Time.Testing;
 
 namespace AiStreaming.Tests.Api.Generation;
 
-/// <summary>The flush rule of <see cref="DeltaBuffer"/>: every N chunks or T after the oldest pending chunk.</summary>
+/// <summary>
+/// The rollup rule of <see cref="DeltaBuffer"/>: the first chunk at once, then pending text one window after its first
+/// chunk, at the size cap, or at once after a quiet window.
+/// </summary>
 public class DeltaBufferTests
 {
     private static readonly TimeProvider Time = new FakeTimeProvider();
@@ -11,11 +14,19 @@ public class DeltaBufferTests
     // A timestamp `ms` milliseconds after an arbitrary origin.
     private static long At(double ms) => 1_000_000 + (long)(ms * Time.TimestampFrequency / 1000);
 
-    private static DeltaBuffer Buffer(int flushEveryTokens, int flushIntervalMs = 100) =>
-        new(flushEveryTokens, TimeSpan.FromMilliseconds(flushIntervalMs), Time);
+    private static DeltaBuffer Buffer(int maxTokens, int windowMs = 100) =>
+        new(maxTokens, TimeSpan.FromMilliseconds(windowMs), Time);
 
     private static void AssertDueIn(DeltaBuffer buffer, double now, double expectedMs) =>
         Assert.Equal(expectedMs, buffer.TimeUntilDue(At(now)).TotalMilliseconds, precision: 3);
+
+    // Publishes everything pending at `ms`.
+    private static string Publish(DeltaBuffer buffer, double ms)
+    {
+        var text = buffer.PendingText;
+        buffer.MarkPublished(text.Length, At(ms));
+        return text;
+    }
 
     [Fact]
     public void Nothing_is_due_while_nothing_is_pending()
@@ -24,47 +35,78 @@ public class DeltaBufferTests
 
         Assert.False(buffer.HasPending);
         Assert.Equal(Timeout.InfiniteTimeSpan, buffer.TimeUntilDue(At(0)));
+        Assert.Equal(long.MaxValue, buffer.DueAt);
         Assert.Equal("", buffer.Text);
         Assert.Equal(0, buffer.Tokens);
     }
 
     [Fact]
-    public void Pending_text_is_due_once_FlushEveryTokens_chunks_are_pending()
+    public void The_first_chunk_of_a_reply_is_due_at_once()
     {
-        var buffer = Buffer(3);
+        var buffer = Buffer(16, windowMs: 30);
 
         buffer.Append("Hello", At(0));
-        buffer.Append(",", At(1));
-        Assert.NotEqual(TimeSpan.Zero, buffer.TimeUntilDue(At(1)));
-        buffer.Append(" world", At(2));
-
-        Assert.Equal(TimeSpan.Zero, buffer.TimeUntilDue(At(2)));
-        Assert.Equal("Hello, world", buffer.PendingText);
-    }
-
-    [Fact]
-    public void With_FlushEveryTokens_one_every_chunk_is_due_at_once()
-    {
-        var buffer = Buffer(1);
-
-        buffer.Append("a", At(0));
 
         Assert.Equal(TimeSpan.Zero, buffer.TimeUntilDue(At(0)));
     }
 
     [Fact]
-    public void Fewer_chunks_are_due_FlushInterval_after_the_oldest_pending_chunk()
+    public void Later_chunks_are_due_one_window_after_the_first_pending_one()
     {
-        var buffer = Buffer(10, flushIntervalMs: 100);
+        var buffer = Buffer(16, windowMs: 30);
+        buffer.Append("Hello", At(0));
+        Publish(buffer, 0);
 
+        buffer.Append(",", At(10));
+        AssertDueIn(buffer, 10, 30);
+        buffer.Append(" world", At(20)); // a later chunk does not restart the window
+        AssertDueIn(buffer, 20, 20);
+        AssertDueIn(buffer, 39, 1);
+
+        Assert.Equal(TimeSpan.Zero, buffer.TimeUntilDue(At(40)));
+        Assert.Equal(", world", buffer.PendingText);
+        Assert.Equal(2, buffer.PendingTokens);
+    }
+
+    [Fact]
+    public void Pending_text_is_due_at_once_when_it_reaches_the_size_cap()
+    {
+        var buffer = Buffer(3, windowMs: 1000);
         buffer.Append("a", At(0));
-        AssertDueIn(buffer, 0, 100);
-        buffer.Append("b", At(80)); // a later chunk does not restart the wait
-        AssertDueIn(buffer, 80, 20);
-        AssertDueIn(buffer, 99, 1);
+        Publish(buffer, 0);
 
-        Assert.Equal(TimeSpan.Zero, buffer.TimeUntilDue(At(100)));
-        Assert.Equal(TimeSpan.Zero, buffer.TimeUntilDue(At(250)));
+        buffer.Append("b", At(1));
+        buffer.Append("c", At(2));
+        Assert.NotEqual(TimeSpan.Zero, buffer.TimeUntilDue(At(2)));
+        buffer.Append("d", At(3));
+
+        Assert.Equal(TimeSpan.Zero, buffer.TimeUntilDue(At(3)));
+        Assert.Equal("bcd", buffer.PendingText);
+    }
+
+    [Fact]
+    public void A_chunk_after_a_quiet_window_is_due_at_once()
+    {
+        var buffer = Buffer(16, windowMs: 30);
+        buffer.Append("a", At(0));
+        Publish(buffer, 0);
+
+        buffer.Append("b", At(45)); // the model paused longer than a window: no rollup delay
+
+        Assert.Equal(TimeSpan.Zero, buffer.TimeUntilDue(At(45)));
+    }
+
+    [Fact]
+    public void A_zero_window_or_a_cap_of_one_publishes_every_chunk_at_once()
+    {
+        foreach (var buffer in new[] { Buffer(16, windowMs: 0), Buffer(1, windowMs: 100) })
+        {
+            buffer.Append("a", At(0));
+            Publish(buffer, 0);
+            buffer.Append("b", At(1));
+
+            Assert.Equal(TimeSpan.Zero, buffer.TimeUntilDue(At(1)));
+        }
     }
 
     [Fact]
@@ -74,7 +116,7 @@ public class DeltaBufferTests
         buffer.Append("one", At(0));
         buffer.Append(" two", At(1));
 
-        buffer.MarkPublished(buffer.PendingText.Length, At(2));
+        Publish(buffer, 2);
 
         Assert.False(buffer.HasPending);
         Assert.Equal("", buffer.PendingText);
@@ -84,49 +126,33 @@ public class DeltaBufferTests
     }
 
     [Fact]
-    public void After_a_publish_the_next_chunk_starts_its_own_wait_and_count()
-    {
-        var buffer = Buffer(2, flushIntervalMs: 100);
-        buffer.Append("a", At(0));
-        buffer.Append("b", At(1));
-        buffer.MarkPublished(2, At(2));
-
-        buffer.Append("c", At(500));
-
-        Assert.Equal("c", buffer.PendingText);
-        AssertDueIn(buffer, 500, 100);
-        buffer.Append("d", At(510));
-        Assert.Equal(TimeSpan.Zero, buffer.TimeUntilDue(At(510)));
-        Assert.Equal(4, buffer.Tokens);
-    }
-
-    [Fact]
     public void Published_and_pending_text_always_make_up_the_whole_text()
     {
-        var buffer = Buffer(3);
-        var published = "";
+        // 10 ms apart with a 25 ms window, published only when a chunk finds its text due: the first chunk alone,
+        // then what gathered over a window.
+        var buffer = Buffer(16, windowMs: 25);
+        var published = new List<string>();
         string[] chunks = ["The", " quick", " brown", " fox", " jumps", ".", "\n", "Done"];
         for (var i = 0; i < chunks.Length; i++)
         {
-            buffer.Append(chunks[i], At(i));
-            if (buffer.TimeUntilDue(At(i)) == TimeSpan.Zero)
+            buffer.Append(chunks[i], At(i * 10));
+            if (buffer.TimeUntilDue(At(i * 10)) == TimeSpan.Zero)
             {
-                published += buffer.PendingText;
-                buffer.MarkPublished(buffer.PendingText.Length, At(i));
+                published.Add(Publish(buffer, i * 10));
             }
-            Assert.Equal(buffer.Text, published + buffer.PendingText);
+            Assert.Equal(buffer.Text, string.Concat(published) + buffer.PendingText);
         }
 
         Assert.Equal("The quick brown fox jumps.\nDone", buffer.Text);
-        Assert.Equal("The quick brown fox jumps.", published); // flushed after the 3rd and 6th chunks
-        Assert.Equal("\nDone", buffer.PendingText);
+        Assert.Equal(["The", " quick brown fox jumps"], published);
+        Assert.Equal(".\nDone", buffer.PendingText);
         Assert.Equal(chunks.Length, buffer.Tokens);
     }
 
     [Fact]
-    public void A_partial_publish_keeps_the_unpublished_suffix_pending()
+    public void A_partial_publish_keeps_the_unpublished_suffix_pending_for_one_more_window()
     {
-        var buffer = Buffer(5);
+        var buffer = Buffer(5, windowMs: 100);
         buffer.Append("abc", At(0));
         buffer.Append("def", At(1));
 
@@ -135,5 +161,6 @@ public class DeltaBufferTests
         Assert.True(buffer.HasPending);
         Assert.Equal("def", buffer.PendingText);
         Assert.Equal("abcdef", buffer.Text);
+        AssertDueIn(buffer, 2, 100);
     }
 }

@@ -3,7 +3,7 @@ using AiStreaming.Channels;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
-namespace AiStreaming.Streamer.Channels;
+namespace AiStreaming.Streamer.Delivery;
 
 /// <summary>
 /// Keeps subscriptions open across a Redis outage (docs/architecture.md, "Failure behaviour"). When the pub/sub
@@ -12,11 +12,11 @@ namespace AiStreaming.Streamer.Channels;
 /// stream stays open. A subscription opened while Redis is down is suspended from the start. Every
 /// <see cref="StreamerOptions.RedisRetryInterval"/> each suspended subscriber is tried again: the channel's Redis
 /// subscription is (re)made, history after its last delivered offset is read, and it continues
-/// (<see cref="ChannelSubscriber.Resume"/>) or ends with <c>resubscribe</c> when continuity can't be proven.
+/// (<see cref="SubscriptionFeed.Resume"/>) or ends with <c>resubscribe</c> when continuity can't be proven.
 /// </summary>
 internal sealed partial class RedisOutages : BackgroundService
 {
-    private readonly ConcurrentDictionary<ChannelSubscriber, byte> _suspended = new();
+    private readonly ConcurrentDictionary<SubscriptionFeed, byte> _suspended = new();
     private readonly IConnectionMultiplexer _redis;
     private readonly ChannelDispatcher _dispatcher;
     private readonly ChannelHistory _history;
@@ -44,7 +44,7 @@ internal sealed partial class RedisOutages : BackgroundService
     public bool IsDown => _down;
 
     /// <summary>Suspends <paramref name="subscriber"/> (a <c>reconnecting</c> frame) and retries it until Redis answers.</summary>
-    public void Suspend(ChannelSubscriber subscriber)
+    public void Suspend(SubscriptionFeed subscriber)
     {
         subscriber.Suspend(ReconnectingReasons.RedisUnavailable);
         _suspended.TryAdd(subscriber, 0);

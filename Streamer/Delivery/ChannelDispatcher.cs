@@ -4,7 +4,7 @@ using AiStreaming.Channels;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
-namespace AiStreaming.Streamer.Channels;
+namespace AiStreaming.Streamer.Delivery;
 
 /// <summary>
 /// Holds one Redis pub/sub subscription per channel that this process's clients watch, and fans each live event
@@ -55,7 +55,7 @@ internal sealed partial class ChannelDispatcher
     /// </summary>
     /// <returns>A handle that unregisters the subscriber when disposed.</returns>
     /// <exception cref="PendingSubscriptionException">Redis is unreachable (the inner exception says how).</exception>
-    public async Task<IAsyncDisposable> AddAsync(ChannelSubscriber subscriber, CancellationToken cancellationToken)
+    public async Task<IAsyncDisposable> AddAsync(SubscriptionFeed subscriber, CancellationToken cancellationToken)
     {
         var registration = (Registration)await AddPendingAsync(subscriber, cancellationToken);
         try
@@ -76,7 +76,7 @@ internal sealed partial class ChannelDispatcher
 
     /// <summary>Registers <paramref name="subscriber"/> without subscribing in Redis (Redis is known to be down).</summary>
     /// <returns>A handle that unregisters the subscriber when disposed.</returns>
-    public async Task<IAsyncDisposable> AddPendingAsync(ChannelSubscriber subscriber, CancellationToken cancellationToken)
+    public async Task<IAsyncDisposable> AddPendingAsync(SubscriptionFeed subscriber, CancellationToken cancellationToken)
     {
         while (true)
         {
@@ -103,7 +103,7 @@ internal sealed partial class ChannelDispatcher
         _entries.TryGetValue(channel.Value, out var entry) ? entry.EnsureSubscribedAsync(cancellationToken) : Task.CompletedTask;
 
     /// <summary>Every local subscriber, at the time of the call.</summary>
-    public IEnumerable<ChannelSubscriber> Subscribers => _entries.Values.SelectMany(e => e.Subscribers);
+    public IEnumerable<SubscriptionFeed> Subscribers => _entries.Values.SelectMany(e => e.Subscribers);
 
     /// <summary>Ends every local subscription with a <c>resubscribe</c> frame (e.g. on shutdown).</summary>
     public void DropAll(string reason)
@@ -185,7 +185,7 @@ internal sealed partial class ChannelDispatcher
         }
 
         public bool Removed { get; set; }
-        public ImmutableArray<ChannelSubscriber> Subscribers { get; set; } = [];
+        public ImmutableArray<SubscriptionFeed> Subscribers { get; set; } = [];
 
         public void OnMessage(ChannelMessage message)
         {
@@ -207,7 +207,7 @@ internal sealed partial class ChannelDispatcher
             }
         }
 
-        public async ValueTask RemoveAsync(ChannelSubscriber subscriber)
+        public async ValueTask RemoveAsync(SubscriptionFeed subscriber)
         {
             await Gate.WaitAsync();
             try
@@ -243,7 +243,7 @@ internal sealed partial class ChannelDispatcher
         }
     }
 
-    private sealed class Registration(Entry entry, ChannelSubscriber subscriber) : IAsyncDisposable
+    private sealed class Registration(Entry entry, SubscriptionFeed subscriber) : IAsyncDisposable
     {
         public Entry Entry => entry;
 

@@ -1,16 +1,16 @@
 using AiStreaming.Channels;
-using AiStreaming.Streamer.Channels;
+using AiStreaming.Streamer.Delivery;
 using Microsoft.Extensions.Time.Testing;
 using static AiStreaming.Tests.Channels.EventFactory;
 
 namespace AiStreaming.Tests.Streamer;
 
-public class SubscriberBufferTests
+public class OutgoingFramesTests
 {
     [Fact]
     public void Coalesces_consecutive_deltas_of_one_message_when_full_without_losing_text()
     {
-        var buffer = new SubscriberBuffer(capacity: 2, maxCoalescedChars: 1000);
+        var buffer = new OutgoingFrames(capacity: 2, maxCoalescedChars: 1000);
 
         Assert.Equal(BufferWrite.Written, buffer.Write(Delta(1, "a")));
         Assert.Equal(BufferWrite.Written, buffer.Write(Delta(2, "b")));
@@ -27,7 +27,7 @@ public class SubscriberBufferTests
     [Fact]
     public void Overflows_when_the_event_cannot_be_coalesced()
     {
-        var buffer = new SubscriberBuffer(capacity: 1, maxCoalescedChars: 1000);
+        var buffer = new OutgoingFrames(capacity: 1, maxCoalescedChars: 1000);
         buffer.Write(Delta(1, "a"));
 
         Assert.Equal(BufferWrite.Overflow, buffer.Write(Of(ChannelEventTypes.MessageCompleted, 2)));
@@ -37,7 +37,7 @@ public class SubscriberBufferTests
     [Fact]
     public void Overflows_when_a_coalesced_delta_would_exceed_its_bound()
     {
-        var buffer = new SubscriberBuffer(capacity: 1, maxCoalescedChars: 5);
+        var buffer = new OutgoingFrames(capacity: 1, maxCoalescedChars: 5);
         buffer.Write(Delta(1, "abc"));
 
         Assert.Equal(BufferWrite.Overflow, buffer.Write(Delta(2, "def")));
@@ -46,7 +46,7 @@ public class SubscriberBufferTests
     [Fact]
     public void Forced_writes_ignore_capacity_and_completion_ends_reading_after_draining()
     {
-        var buffer = new SubscriberBuffer(capacity: 1, maxCoalescedChars: 10);
+        var buffer = new OutgoingFrames(capacity: 1, maxCoalescedChars: 10);
         buffer.Write(Delta(1, "a"));
         Assert.Equal(BufferWrite.Written, buffer.Write(Delta(2, "b"), force: true));
         Assert.True(buffer.Complete(Of(ChannelEventTypes.Resubscribe, 0)));
@@ -59,7 +59,7 @@ public class SubscriberBufferTests
     [Fact]
     public async Task A_waiting_reader_wakes_on_write()
     {
-        var buffer = new SubscriberBuffer(capacity: 4, maxCoalescedChars: 10);
+        var buffer = new OutgoingFrames(capacity: 4, maxCoalescedChars: 10);
         var waiting = buffer.WaitToReadAsync().AsTask();
         Assert.False(waiting.IsCompleted);
 
@@ -71,7 +71,7 @@ public class SubscriberBufferTests
     [Fact]
     public void A_coalesced_delta_is_kept_whole_when_a_later_event_is_queued_behind_it()
     {
-        var buffer = new SubscriberBuffer(capacity: 2, maxCoalescedChars: 1000);
+        var buffer = new OutgoingFrames(capacity: 2, maxCoalescedChars: 1000);
         buffer.Write(Delta(1, "a"));
         buffer.Write(Delta(2, "b"));
         buffer.Write(Delta(3, "c"));                 // coalesced into 2
@@ -87,7 +87,7 @@ public class SubscriberBufferTests
     [Fact]
     public void Coalescing_a_stuck_reader_appends_without_rebuilding_the_text()
     {
-        var buffer = new SubscriberBuffer(capacity: 1, maxCoalescedChars: 1_000_000);
+        var buffer = new OutgoingFrames(capacity: 1, maxCoalescedChars: 1_000_000);
         buffer.Write(Delta(1, "x"));
         for (var offset = 2; offset <= 20_000; offset++)
         {
@@ -103,7 +103,7 @@ public class SubscriberBufferTests
     public void Writes_report_stale_once_the_oldest_event_waited_past_the_bound()
     {
         var time = new FakeTimeProvider();
-        var buffer = new SubscriberBuffer(capacity: 8, maxCoalescedChars: 100, staleAfter: TimeSpan.FromSeconds(5), time);
+        var buffer = new OutgoingFrames(capacity: 8, maxCoalescedChars: 100, staleAfter: TimeSpan.FromSeconds(5), time);
         buffer.Write(Delta(1, "a"));
         time.Advance(TimeSpan.FromSeconds(4));
         Assert.Equal(BufferWrite.Written, buffer.Write(Delta(2, "b")));
@@ -115,7 +115,7 @@ public class SubscriberBufferTests
     [Fact]
     public async Task A_heartbeat_request_wakes_an_idle_reader_once()
     {
-        var buffer = new SubscriberBuffer(capacity: 4, maxCoalescedChars: 10);
+        var buffer = new OutgoingFrames(capacity: 4, maxCoalescedChars: 10);
         var waiting = buffer.WaitToReadAsync().AsTask();
 
         buffer.RequestHeartbeat();
@@ -129,7 +129,7 @@ public class SubscriberBufferTests
     [Fact]
     public void A_reader_that_fell_behind_takes_queued_deltas_as_one_merged_frame()
     {
-        var buffer = new SubscriberBuffer(capacity: 16, maxCoalescedChars: 1000);
+        var buffer = new OutgoingFrames(capacity: 16, maxCoalescedChars: 1000);
         buffer.Write(Delta(1, "a"));
         buffer.Write(Delta(2, "b"));
         buffer.Write(Delta(3, "c"));
@@ -144,7 +144,7 @@ public class SubscriberBufferTests
         Assert.Equal(("d", (long?)null), (last.DeltaText, last.FromOffset));
     }
 
-    private static List<ChannelEvent> Drain(SubscriberBuffer buffer)
+    private static List<ChannelEvent> Drain(OutgoingFrames buffer)
     {
         var frames = new List<ChannelEvent>();
         while (buffer.TryRead(out var e))

@@ -1,9 +1,10 @@
 using AiStreaming.Channels;
 
-namespace AiStreaming.Streamer.Channels;
+namespace AiStreaming.Streamer.Delivery;
 
 /// <summary>
-/// One subscription of one client to one channel. Live events arrive from the <see cref="ChannelDispatcher"/> on
+/// The feed of one subscription of one client to one channel, between the <see cref="ChannelDispatcher"/> and its
+/// <see cref="OutgoingFrames"/>. Live events arrive from the dispatcher on
 /// Redis's message thread (never blocked here); until <see cref="Start"/> they are held while history is read, then
 /// replay and held events are merged through an <see cref="OffsetSequencer"/> so every offset reaches the client
 /// exactly once, in order. When Redis becomes unreachable the subscription is suspended (<see cref="Suspend"/>: a
@@ -12,10 +13,10 @@ namespace AiStreaming.Streamer.Channels;
 /// epoch change, slow consumer, shutdown) ends the subscription with a <c>resubscribe</c> frame, and the client
 /// recovers from its last offset.
 /// </summary>
-internal sealed class ChannelSubscriber
+internal sealed class SubscriptionFeed
 {
     private readonly Lock _gate = new();
-    private readonly SubscriberBuffer _buffer;
+    private readonly OutgoingFrames _buffer;
     private readonly StreamerOptions _options;
     private readonly StreamerTelemetry _telemetry;
     private readonly TimeProvider _time;
@@ -32,7 +33,7 @@ internal sealed class ChannelSubscriber
     /// <param name="time">Clock for frame timestamps and the buffer's staleness bound (default: the system clock).</param>
     /// <param name="sinceOffset">The client's last processed offset, or <see langword="null"/> (live only).</param>
     /// <param name="sinceEpoch">Epoch of <paramref name="sinceOffset"/>.</param>
-    public ChannelSubscriber(
+    public SubscriptionFeed(
         ChannelName channel, StreamerOptions options, StreamerTelemetry telemetry, TimeProvider? time = null,
         long? sinceOffset = null, string? sinceEpoch = null)
     {
@@ -42,7 +43,7 @@ internal sealed class ChannelSubscriber
         _options = options;
         _telemetry = telemetry;
         _time = time ?? TimeProvider.System;
-        _buffer = new SubscriberBuffer(options.SubscriberBufferCapacity, options.MaxCoalescedChars, options.SlowConsumerTimeout, _time);
+        _buffer = new OutgoingFrames(options.SubscriberBufferCapacity, options.MaxCoalescedChars, options.SlowConsumerTimeout, _time);
     }
 
     /// <summary>
@@ -59,7 +60,7 @@ internal sealed class ChannelSubscriber
     public string? DropReason { get; private set; }
 
     /// <summary>Outgoing events (first the <c>subscribed</c> frame, then replay, then live).</summary>
-    public SubscriberBuffer Output => _buffer;
+    public OutgoingFrames Output => _buffer;
 
     /// <summary>The position the client asked to resume from (<see langword="null"/>: live only).</summary>
     public long? SinceOffset { get; }

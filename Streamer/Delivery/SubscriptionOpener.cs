@@ -2,14 +2,14 @@ using AiStreaming.Channels;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
-namespace AiStreaming.Streamer.Channels;
+namespace AiStreaming.Streamer.Delivery;
 
 /// <summary>
 /// Opens subscriptions with recovery (docs/architecture.md "Channels, offsets, epochs", after Centrifugo): subscribe live first
 /// (events held), read position and history atomically, then deliver <c>subscribed</c>, the replay and the held
 /// live events, every offset once and in order. Used by the SignalR hub and the SSE endpoint alike.
 /// </summary>
-internal sealed class ChannelSubscriptions(
+internal sealed class SubscriptionOpener(
     ChannelDispatcher dispatcher,
     ChannelHistory history,
     RedisOutages outages,
@@ -27,9 +27,9 @@ internal sealed class ChannelSubscriptions(
     /// <param name="epoch">Epoch of <paramref name="sinceOffset"/>.</param>
     /// <param name="cancellationToken">Cancels opening.</param>
     /// <returns>The subscription; dispose it to unsubscribe.</returns>
-    public async Task<ChannelSubscription> OpenAsync(ChannelName channel, long? sinceOffset, string? epoch, CancellationToken cancellationToken)
+    public async Task<Subscription> OpenAsync(ChannelName channel, long? sinceOffset, string? epoch, CancellationToken cancellationToken)
     {
-        var subscriber = new ChannelSubscriber(channel, options.Value, telemetry, time, sinceOffset, epoch);
+        var subscriber = new SubscriptionFeed(channel, options.Value, telemetry, time, sinceOffset, epoch);
         IAsyncDisposable? registration = null;
         try
         {
@@ -59,35 +59,6 @@ internal sealed class ChannelSubscriptions(
             throw;
         }
         telemetry.SubscriptionOpened();
-        return new ChannelSubscription(subscriber, registration, telemetry);
-    }
-}
-
-/// <summary>An open subscription: read <see cref="Events"/> until it ends; dispose to unsubscribe.</summary>
-internal sealed class ChannelSubscription(
-    ChannelSubscriber subscriber,
-    IAsyncDisposable registration,
-    StreamerTelemetry telemetry) : IAsyncDisposable
-{
-    private int _disposed;
-
-    /// <summary>Outgoing events; the sequence ends after a <c>resubscribe</c> frame.</summary>
-    public SubscriberBuffer Events => subscriber.Output;
-
-    /// <summary>Ends the subscription with a <c>resubscribe</c> frame carrying <paramref name="reason"/> (<see cref="ResubscribeReasons"/>).</summary>
-    /// <param name="reason">Why.</param>
-    public void End(string reason) => subscriber.Drop(reason);
-
-    /// <summary>Fires when the client stopped reading for <see cref="StreamerOptions.SlowConsumerTimeout"/>: abort its connection.</summary>
-    public CancellationToken Stuck => subscriber.Stuck;
-
-    public async ValueTask DisposeAsync()
-    {
-        if (Interlocked.Exchange(ref _disposed, 1) == 0)
-        {
-            subscriber.Output.Complete();
-            await registration.DisposeAsync();
-            telemetry.SubscriptionClosed();
-        }
+        return new Subscription(subscriber, registration, telemetry);
     }
 }

@@ -2,10 +2,10 @@ using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using AiStreaming.Channels;
 
-namespace AiStreaming.Streamer.Channels;
+namespace AiStreaming.Streamer.Delivery;
 
 /// <summary>
-/// A subscriber's bounded queue of outgoing events. Writers (the Redis dispatcher) never wait: when the queue is
+/// The bounded queue of one subscription's outgoing frames, read by its transport (hub stream or SSE response). Writers (the Redis dispatcher) never wait: when the queue is
 /// full, a delta that follows a queued delta of the same message is coalesced into it in O(1) (its text is appended
 /// to a builder; the merged event is serialized once, when the reader takes it); otherwise the write reports
 /// <see cref="BufferWrite.Overflow"/>, and when the oldest queued event has waited longer than
@@ -16,7 +16,7 @@ namespace AiStreaming.Streamer.Channels;
 /// <param name="maxCoalescedChars">Largest text a coalesced delta may reach, in UTF-16 characters.</param>
 /// <param name="staleAfter">How long the oldest queued event may wait before writes report <see cref="BufferWrite.Stale"/>; <see langword="null"/> or <see cref="Timeout.InfiniteTimeSpan"/> for never.</param>
 /// <param name="time">Clock for <paramref name="staleAfter"/> (default: the system clock).</param>
-internal sealed class SubscriberBuffer(int capacity, int maxCoalescedChars, TimeSpan? staleAfter = null, TimeProvider? time = null)
+internal sealed class OutgoingFrames(int capacity, int maxCoalescedChars, TimeSpan? staleAfter = null, TimeProvider? time = null)
 {
     private readonly Lock _gate = new();
     private readonly TimeProvider _time = time ?? TimeProvider.System;

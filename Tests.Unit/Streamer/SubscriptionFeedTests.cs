@@ -1,14 +1,14 @@
 using System.Diagnostics.Metrics;
 using AiStreaming.Channels;
 using AiStreaming.Streamer;
-using AiStreaming.Streamer.Channels;
+using AiStreaming.Streamer.Delivery;
 using Microsoft.Extensions.DependencyInjection;
 using static AiStreaming.Tests.Channels.EventFactory;
 
 namespace AiStreaming.Tests.Streamer;
 
 /// <summary>The replay/live merge: live events held during recovery are merged with the replay, each offset once.</summary>
-public class ChannelSubscriberTests
+public class SubscriptionFeedTests
 {
     [Fact]
     public void Merges_replay_with_live_events_held_during_recovery_without_duplicates_or_gaps()
@@ -75,16 +75,16 @@ public class ChannelSubscriberTests
         Assert.True(subscriber.Output.Count <= 8 + 2);
     }
 
-    private static ChannelSubscriber NewSubscriber(int capacity = 256)
+    private static SubscriptionFeed NewSubscriber(int capacity = 256)
     {
         var options = new StreamerOptions { SubscriberBufferCapacity = capacity };
-        return new ChannelSubscriber(ChannelName.Parse("conv:test"), options, Telemetry);
+        return new SubscriptionFeed(ChannelName.Parse("conv:test"), options, Telemetry);
     }
 
     private static readonly StreamerTelemetry Telemetry =
         new(new ServiceCollection().AddMetrics().BuildServiceProvider().GetRequiredService<IMeterFactory>());
 
-    private static List<ChannelEvent> Drain(ChannelSubscriber subscriber)
+    private static List<ChannelEvent> Drain(SubscriptionFeed subscriber)
     {
         var frames = new List<ChannelEvent>();
         while (subscriber.Output.TryRead(out var e))

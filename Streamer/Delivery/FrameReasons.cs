@@ -1,4 +1,4 @@
-namespace AiStreaming.Streamer.Channels;
+namespace AiStreaming.Streamer.Delivery;
 
 /// <summary>Values of <c>data.reason</c> in <c>resubscribe</c> frames.</summary>
 public static class ResubscribeReasons

@@ -1,7 +1,7 @@
 using System.Diagnostics.Metrics;
 using AiStreaming.Channels;
 using AiStreaming.Streamer;
-using AiStreaming.Streamer.Channels;
+using AiStreaming.Streamer.Delivery;
 using AiStreaming.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -11,19 +11,19 @@ namespace AiStreaming.Tests.Streamer;
 
 /// <summary>Subscribe-and-recover against a real Redis while a publisher keeps publishing.</summary>
 [Collection(ServersCollection.Name)]
-public class ChannelSubscriptionsTests(ServersFixture servers)
+public class SubscriptionOpenerTests(ServersFixture servers)
 {
     private static readonly StreamerTelemetry Telemetry =
         new(new ServiceCollection().AddMetrics().BuildServiceProvider().GetRequiredService<IMeterFactory>());
 
-    private ChannelSubscriptions NewSubscriptions(out ChannelDispatcher dispatcher, bool sharded = false)
+    private SubscriptionOpener NewSubscriptions(out ChannelDispatcher dispatcher, bool sharded = false)
     {
         dispatcher = new ChannelDispatcher(servers.Redis, Telemetry, NullLogger<ChannelDispatcher>.Instance,
             Options.Create(new ChannelOptions { ShardedPubSub = sharded }));
         var history = new ChannelHistory(servers.Redis, TimeSpan.FromSeconds(5));
         var options = Options.Create(new StreamerOptions());
         var outages = new RedisOutages(servers.Redis, dispatcher, history, options, Telemetry, TimeProvider.System, NullLogger<RedisOutages>.Instance);
-        return new ChannelSubscriptions(dispatcher, history, outages, options, Telemetry, TimeProvider.System);
+        return new SubscriptionOpener(dispatcher, history, outages, options, Telemetry, TimeProvider.System);
     }
 
     [Theory]

@@ -1,6 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 
-namespace AiStreaming.Streamer.Channels;
+namespace AiStreaming.Streamer.Delivery;
 
 /// <summary>Limits of the streamer tier, bound from the <c>Streamer</c> configuration section.</summary>
 public sealed class StreamerOptions

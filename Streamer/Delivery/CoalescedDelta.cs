@@ -1,9 +1,9 @@
 using System.Text;
 using AiStreaming.Channels;
 
-namespace AiStreaming.Streamer.Channels;
+namespace AiStreaming.Streamer.Delivery;
 
-/// <summary>Result of offering an event to a <see cref="SubscriberBuffer"/>.</summary>
+/// <summary>Result of offering an event to a <see cref="OutgoingFrames"/>.</summary>
 internal enum BufferWrite
 {
     /// <summary>Queued.</summary>
@@ -25,7 +25,7 @@ internal enum BufferWrite
 /// <summary>
 /// Consecutive deltas of one message merged into one (<c>fromOffset..offset</c>): appending is O(1) (a
 /// <see cref="StringBuilder"/>), and the merged event is built, i.e. serialized, once, when the reader takes it. The
-/// coalescing rule of <see cref="SubscriberBuffer"/>; not thread-safe (the buffer's lock guards it).
+/// coalescing rule of <see cref="OutgoingFrames"/>; not thread-safe (the buffer's lock guards it).
 /// </summary>
 internal sealed class CoalescedDelta(ChannelEvent first, string firstText)
 {

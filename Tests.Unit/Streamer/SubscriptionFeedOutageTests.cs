@@ -1,14 +1,14 @@
 using System.Diagnostics.Metrics;
 using AiStreaming.Channels;
 using AiStreaming.Streamer;
-using AiStreaming.Streamer.Channels;
+using AiStreaming.Streamer.Delivery;
 using Microsoft.Extensions.DependencyInjection;
 using static AiStreaming.Tests.Channels.EventFactory;
 
 namespace AiStreaming.Tests.Streamer;
 
 /// <summary>Suspend on a Redis outage (reconnecting, live events held) and resume from the last delivered offset.</summary>
-public class ChannelSubscriberOutageTests
+public class SubscriptionFeedOutageTests
 {
     private static readonly StreamerTelemetry Telemetry =
         new(new ServiceCollection().AddMetrics().BuildServiceProvider().GetRequiredService<IMeterFactory>());
@@ -54,7 +54,7 @@ public class ChannelSubscriberOutageTests
     [Fact]
     public void A_subscription_opened_during_the_outage_starts_with_reconnecting_and_recovers_from_the_clients_position()
     {
-        var subscriber = new ChannelSubscriber(ChannelName.Parse("conv:test"), new StreamerOptions(), Telemetry, sinceOffset: 2, sinceEpoch: "e1");
+        var subscriber = new SubscriptionFeed(ChannelName.Parse("conv:test"), new StreamerOptions(), Telemetry, sinceOffset: 2, sinceEpoch: "e1");
         subscriber.Suspend(ReconnectingReasons.RedisUnavailable);
         Assert.Equal((2L, 10_000), subscriber.HistoryRequest);
 
@@ -67,14 +67,14 @@ public class ChannelSubscriberOutageTests
         Assert.Equal(2, frames[1].Offset);
     }
 
-    private static ChannelSubscriber Started(long top)
+    private static SubscriptionFeed Started(long top)
     {
-        var subscriber = new ChannelSubscriber(ChannelName.Parse("conv:test"), new StreamerOptions(), Telemetry);
+        var subscriber = new SubscriptionFeed(ChannelName.Parse("conv:test"), new StreamerOptions(), Telemetry);
         subscriber.Start("conv:test", Recovery.Plan(top, "e1", new HistorySnapshot("e1", top, [])));
         return subscriber;
     }
 
-    private static List<ChannelEvent> Drain(ChannelSubscriber subscriber)
+    private static List<ChannelEvent> Drain(SubscriptionFeed subscriber)
     {
         var frames = new List<ChannelEvent>();
         while (subscriber.Output.TryRead(out var e))

@@ -5,6 +5,28 @@ using StackExchange.Redis;
 
 namespace AiStreaming.Channels;
 
+/// <summary>
+/// The fence of a generation's publishes: the message whose events they are and which run of its generation publishes
+/// them (0 for the first, n after the n-th takeover). <see cref="ChannelFence"/> raises a message's fence when another
+/// process takes it over; from then on the publish script refuses every event of that message carrying a lower one.
+/// </summary>
+/// <param name="MessageId">The message.</param>
+/// <param name="Run">The run: 0 for the generation that began the message, then one more per takeover.</param>
+public readonly record struct PublishFence(Guid MessageId, long Run)
+{
+    /// <summary>The meta hash field holding the message's current fence.</summary>
+    internal string Field => $"fence:{MessageId:D}";
+}
+
+/// <summary>A publish was refused because another process took the message over (<see cref="PublishFence"/>); nothing was published.</summary>
+/// <param name="fence">The stale fence.</param>
+public sealed class ChannelFencedException(PublishFence fence)
+    : Exception($"Message {fence.MessageId} was taken over: run {fence.Run} may no longer publish to its channel.")
+{
+    /// <summary>The stale fence.</summary>
+    public PublishFence Fence { get; } = fence;
+}
+
 /// <summary>The position an event was published at.</summary>
 /// <param name="Epoch">The channel's epoch.</param>
 /// <param name="Offset">The event's offset within the epoch (1-based).</param>
@@ -14,7 +36,8 @@ public readonly record struct ChannelPosition(string Epoch, long Offset);
 /// Publishes channel events with one atomic Lua script, after Centrifugo's Redis engine: create the meta with a new
 /// epoch if absent (dropping any stale stream), <c>HINCRBY</c> the offset, <c>XADD</c> with the offset as the entry id
 /// (<c>MAXLEN ~</c>), <c>EXPIRE</c> stream and meta, and <c>PUBLISH</c> the same JSON to live subscribers
-/// (<c>SPUBLISH</c> with <see cref="ChannelOptions.ShardedPubSub"/>).
+/// (<c>SPUBLISH</c> with <see cref="ChannelOptions.ShardedPubSub"/>). A publish with a <see cref="PublishFence"/> is
+/// refused, in the same script, when the message's fence in the meta is higher (the message was taken over).
 /// Any backend that can run this script can stream through the streamer tier. Calls of all channels share pipelined
 /// round trips (<see cref="ChannelOptions.PublishBatchWindow"/>).
 /// </summary>
@@ -26,8 +49,15 @@ public sealed class ChannelPublisher(IConnectionMultiplexer redis, ChannelOption
 
     // KEYS[1] stream, KEYS[2] meta. ARGV[1] pub/sub channel, ARGV[2] event JSON without offset/epoch (an object),
     // ARGV[3] max entries, ARGV[4] stream TTL s, ARGV[5] meta TTL s, ARGV[6] epoch to use if the meta is new
-    // (Redis seeds Lua's math.random identically on every call, so the caller supplies the randomness).
+    // (Redis seeds Lua's math.random identically on every call, so the caller supplies the randomness), ARGV[7] the
+    // meta field of the message's fence ('' for none), ARGV[8] the publisher's run. Fenced: returns {0, ''}.
     internal const string PublishScript = """
+        if ARGV[7] ~= '' then
+          local fence = redis.call('HGET', KEYS[2], ARGV[7])
+          if fence and tonumber(fence) > tonumber(ARGV[8]) then
+            return {0, ''}
+          end
+        end
         local epoch = redis.call('HGET', KEYS[2], 'epoch')
         if not epoch then
           epoch = ARGV[6]
@@ -53,10 +83,12 @@ public sealed class ChannelPublisher(IConnectionMultiplexer redis, ChannelOption
     /// <param name="type">Event type (<see cref="ChannelEventTypes"/>).</param>
     /// <param name="messageId">Message the event belongs to.</param>
     /// <param name="data">Payload object (see docs/protocol.md).</param>
+    /// <param name="fence">The publishing run of a generation, or <see langword="null"/> for an unfenced event (outbox, presence).</param>
     /// <returns>The epoch and offset assigned.</returns>
+    /// <exception cref="ChannelFencedException">The message was taken over by a later run; nothing was published.</exception>
     /// <exception cref="RedisException">Redis is unreachable or the script failed; nothing was published.</exception>
     /// <exception cref="TimeoutException">No answer within <see cref="ChannelOptions.OperationTimeout"/>: the event may or may not have been published.</exception>
-    public async Task<ChannelPosition> PublishAsync(ChannelName channel, string type, Guid? messageId, JsonElement? data)
+    public async Task<ChannelPosition> PublishAsync(ChannelName channel, string type, Guid? messageId, JsonElement? data, PublishFence? fence = null)
     {
         var ttl = ChannelEventTypes.IsTerminal(type) ? options.CompletedHistoryTtl : options.HistoryTtl;
         var body = new PublishedBody(
@@ -70,9 +102,14 @@ public sealed class ChannelPublisher(IConnectionMultiplexer redis, ChannelOption
             [
                 channel.PubSubChannel.ToString(), json, options.HistoryMaxEntries,
                 (long)Math.Ceiling(ttl.TotalSeconds), (long)Math.Ceiling(Math.Max(options.MetaTtl.TotalSeconds, ttl.TotalSeconds)),
-                NewEpoch(),
+                NewEpoch(), fence?.Field ?? "", fence?.Run ?? 0,
             ]).WaitAsync(options.OperationTimeout))!;
-        return new ChannelPosition((string)result[1]!, (long)result[0]);
+        var offset = (long)result[0];
+        if (offset == 0)
+        {
+            throw new ChannelFencedException(fence!.Value);
+        }
+        return new ChannelPosition((string)result[1]!, offset);
     }
 
     /// <summary>

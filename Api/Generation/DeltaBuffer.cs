@@ -30,6 +30,18 @@ internal sealed class DeltaBuffer(int flushEveryTokens, TimeSpan flushInterval, 
     /// <summary>The text not yet published.</summary>
     public string PendingText => text.ToString(pendingStart, text.Length - pendingStart);
 
+    /// <summary>
+    /// Starts from text another run already published (a takeover continues the reply): it becomes <see cref="Text"/>
+    /// with nothing pending. Call before the first <see cref="Append"/>.
+    /// </summary>
+    /// <param name="published">The text streamed so far.</param>
+    public void Restore(string published)
+    {
+        text.Clear().Append(published);
+        pendingStart = text.Length;
+        pendingTokens = 0;
+    }
+
     /// <summary>Appends a non-empty chunk.</summary>
     /// <param name="chunk">Chunk text.</param>
     /// <param name="timestamp">When it arrived.</param>

@@ -134,7 +134,7 @@ public sealed class GenerationTakeover(
             // The deltas that follow are retried as usual; only the status event is missing.
             logger.ResumedNotPublished(request.MessageId, ex.Message);
         }
-        logger.TakenOver(request.MessageId, output.Run.Number, output.Buffer.Text.Length);
+        logger.TakenOver(request.MessageId, output.Run.OwnerId, output.Buffer.Text.Length);
         metrics.Takeovers.Add(1, modelTag);
         metrics.Queued.Add(1, modelTag);
         _ = Task.Run(() => loop.RunAsync(generation));

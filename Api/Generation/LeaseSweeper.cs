@@ -8,8 +8,8 @@ namespace AiStreaming.Api.Generation;
 /// Finds generations whose owner died: once at startup and every <see cref="GenerationOptions.SweepInterval"/> (one
 /// timer per process, on the injected clock), streaming messages whose lease expired are claimed and continued here, or
 /// ended when they cannot be (<see cref="GenerationTakeover"/>). This is how a reply of a killed or frozen Api goes on
-/// while any Api runs. Each sweep also deletes <c>Idempotency-Key</c> records older than
-/// <see cref="GenerationOptions.IdempotencyWindow"/> (an indexed delete).
+/// while any Api runs. At most once every <see cref="PurgeInterval"/> a sweep also deletes <c>Idempotency-Key</c>
+/// records older than <see cref="GenerationOptions.IdempotencyWindow"/> (an indexed delete).
 /// </summary>
 /// <param name="takeover">Claims and continues expired generations.</param>
 /// <param name="dataSource">The Api's data source (purge of expired <c>Idempotency-Key</c>s).</param>
@@ -20,6 +20,11 @@ internal sealed class LeaseSweeper(
     GenerationTakeover takeover, NpgsqlDataSource dataSource, TimeProvider time, IOptions<GenerationOptions> options, ILogger<LeaseSweeper> logger)
     : BackgroundService
 {
+    /// <summary>Least time between two purges of expired <c>Idempotency-Key</c> records.</summary>
+    public static readonly TimeSpan PurgeInterval = TimeSpan.FromMinutes(1);
+
+    private long lastPurge;
+
     /// <inheritdoc/>
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -50,7 +55,11 @@ internal sealed class LeaseSweeper(
             {
                 logger.LeasesSwept(total);
             }
-            await IdempotencyKeys.PurgeAsync(dataSource, options.Value.IdempotencyWindow, cancellationToken);
+            if (lastPurge == 0 || time.GetElapsedTime(lastPurge) >= PurgeInterval)
+            {
+                await IdempotencyKeys.PurgeAsync(dataSource, options.Value.IdempotencyWindow, cancellationToken);
+                lastPurge = time.GetTimestamp();
+            }
         }
         catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
         {

@@ -78,8 +78,8 @@ internal static partial class Log
     [LoggerMessage(2026, LogLevel.Warning, "Publish of {MessageId} refused: run {Run} was taken over by another process (fenced); it stops")]
     public static partial void PublishFenced(this ILogger logger, Guid messageId, int run);
 
-    [LoggerMessage(2027, LogLevel.Warning, "Took over {MessageId} (takeover {Run}) at {Length} characters streamed; continuing it")]
-    public static partial void TakenOver(this ILogger logger, Guid messageId, int run, int length);
+    [LoggerMessage(2027, LogLevel.Warning, "Took over {MessageId} as {Owner} at {Length} characters streamed; continuing it")]
+    public static partial void TakenOver(this ILogger logger, Guid messageId, string owner, int length);
 
     [LoggerMessage(2028, LogLevel.Warning, "Cannot continue {MessageId} after takeover {Run} ({Reason}); it ends generation_lost with the text streamed so far")]
     public static partial void TakeoverImpossible(this ILogger logger, Guid messageId, int run, string reason);

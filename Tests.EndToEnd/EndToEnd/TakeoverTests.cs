@@ -55,6 +55,7 @@ public class TakeoverTests(StackFixture stack, BrowserFixture browser, ITestOutp
 
                 var owner = await ApiReplicaRunningAsync(messageId);
                 var killedAt = DateTime.UtcNow;
+                var claimed = ClaimAsync(messageId, killedAt);
                 await stack.KillAsync(owner);
                 restart = stack.StartAsync(owner);
                 // Everything each client had when the killed process was gone (nothing it published can still arrive).
@@ -66,7 +67,8 @@ public class TakeoverTests(StackFixture stack, BrowserFixture browser, ITestOutp
                     return (long)(DateTime.UtcNow - killedAt).TotalMilliseconds;
                 }));
                 pauses.AddRange(next);
-                output.WriteLine($"Kill {kill}: {owner} after {before[0].Length} chars; next delta after "
+                var (claimer, claimMs) = await claimed;
+                output.WriteLine($"Kill {kill}: {owner} after {before[0].Length} chars; claimed by {claimer} after {claimMs} ms; next delta after "
                     + string.Join(", ", clients.Select((c, i) => $"{c.Kind} {next[i]} ms")));
 
                 var stored = await WaitForStoredEndAsync(messageId, channel);
@@ -142,6 +144,19 @@ public class TakeoverTests(StackFixture stack, BrowserFixture browser, ITestOutp
             throw new TimeoutException(ex.Message + " " + await stack.DescribeAsync(channel, messageId), ex);
         }
         return stored;
+    }
+
+    /// <summary>Which replica claimed the reply (the owner id's replica) and how long after <paramref name="killedAt"/>.</summary>
+    private async Task<(string Replica, long Ms)> ClaimAsync(Guid messageId, DateTime killedAt)
+    {
+        await using var connection = new NpgsqlConnection(stack.MessagesConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("select coalesce(owner_id, '') from messages where id = @id and takeovers > 0", connection);
+        command.Parameters.AddWithValue("id", messageId);
+        string? owner = null;
+        await AiStreaming.Tests.Infrastructure.Eventually.UntilAsync(
+            async () => (owner = (string?)await command.ExecuteScalarAsync()) is not null, ReplyTimeout, "the reply to be claimed");
+        return (owner!.Split(':')[0], (long)(DateTime.UtcNow - killedAt).TotalMilliseconds);
     }
 
     /// <summary>The Api replica whose server process owns the streaming message (owner id <c>{replica}:{pid}:{random}</c>, <c>#n</c> after a takeover).</summary>

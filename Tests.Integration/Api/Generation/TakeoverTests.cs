@@ -70,6 +70,25 @@ public class TakeoverTests(ServersFixture servers)
     }
 
     [Fact]
+    public async Task The_other_instances_sweep_takes_over_an_expired_lease_within_its_sweep_interval()
+    {
+        await using var owner = new ApiFactory(servers, ApiFactory.Slow(3, FrozenOwner));
+        await using var survivor = new ApiFactory(servers, ApiFactory.Slow(3));
+        var http = owner.CreateClient();
+        survivor.CreateClient();
+        var id = await http.CreateConversationAsync();
+        var messageId = (await http.PostAcceptedAsync(id, "Be taken over by the sweep")).MessageId;
+        await servers.WaitForDeltasAsync(id, messageId, 3);
+
+        await ExpireLeaseAsync(messageId);
+        var survivorRuns = survivor.Services.GetRequiredService<GenerationRegistry>();
+        await Eventually.UntilAsync(() => survivorRuns.IsRunning(messageId), TimeSpan.FromSeconds(3), "the survivor's periodic sweep to take the reply over");
+        var events = await WaitForEndAsync(id, messageId);
+        Assert.Single(events, e => e.Type == ChannelEventTypes.MessageResumed);
+        Assert.Equal(ChannelEventTypes.MessageCompleted, Assert.Single(events, e => ChannelEventTypes.IsTerminal(e.Type)).Type);
+    }
+
+    [Fact]
     public async Task Past_the_takeover_limit_a_reply_fails_generation_lost_with_everything_streamed_at_the_next_sweep_tick()
     {
         var time = FakeClock.Now();

@@ -2,7 +2,10 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using AiStreaming.Channels;
+using AiStreaming.Tests.Aspire;
 using AiStreaming.Tests.Browser;
+using AiStreaming.Tests.Infrastructure;
+using Aspire.Hosting.Testing;
 using Npgsql;
 using Xunit.Abstractions;
 
@@ -108,6 +111,63 @@ public class TakeoverTests(StackFixture stack, BrowserFixture browser, ITestOutp
         }
     }
 
+    [Fact]
+    public async Task A_frozen_api_replica_thawed_after_its_reply_was_taken_over_can_no_longer_publish_or_store_it()
+    {
+        var (conversationId, channel) = await stack.CreateConversationAsync();
+        await using var hub = await StreamClient.StartAsync(ClientKind.SignalRJson, stack, browser.Browser, channel);
+        await using var sse = await StreamClient.StartAsync(ClientKind.Sse, stack, browser.Browser, channel);
+        var messageId = await PostWithRetryAsync(conversationId, "Go on while your server is frozen");
+        await hub.Transcript.WaitUntilAsync(t => t.TextLength(messageId) > 100, ReplyTimeout, "the reply to be under way");
+
+        var owner = await ApiReplicaRunningAsync(messageId);
+        var pid = stack.ProcessIdOf(owner)!.Value;
+        var frozenAt = DateTime.UtcNow;
+        await SignalAsync("STOP", pid);
+        string before;
+        try
+        {
+            var (claimer, claimMs) = await ClaimAsync(messageId, frozenAt);
+            Assert.NotEqual(owner, claimer);
+            before = hub.Transcript.Text(messageId);
+            await hub.Transcript.WaitUntilAsync(t => t.TextLength(messageId) > before.Length, ReplyTimeout, "the next delta from the replica that took over");
+            output.WriteLine($"{owner} frozen; claimed by {claimer} after {claimMs} ms");
+        }
+        finally
+        {
+            await SignalAsync("CONT", pid);
+        }
+
+        // Thawed, the old run goes on where it was frozen: its publishes are refused and its writes match nothing.
+        await Eventually.UntilAsync(
+            async () => (await stack.App.GetLogsAsync(owner)).Any(l => l.Contains(messageId.ToString(), StringComparison.Ordinal)
+                && (l.Contains("refused", StringComparison.Ordinal) || l.Contains("no longer owns", StringComparison.Ordinal) || l.Contains("fenced out", StringComparison.Ordinal))),
+            ReplyTimeout, $"{owner} to find itself fenced out of {messageId}");
+        var stored = await WaitForStoredEndAsync(messageId, channel);
+        Assert.Equal("completed", stored.Status);
+        foreach (var client in new[] { hub, sse })
+        {
+            await client.Transcript.WaitUntilAsync(t => t.Terminal(messageId) is not null, ReplyTimeout, $"{client.Kind}: the end of the reply");
+            Assert.Equal(ChannelEventTypes.MessageCompleted, client.Transcript.Terminal(messageId)!.Type);
+            Assert.Equal(stored.Content, client.Transcript.Text(messageId));
+            Assert.True(client.Transcript.Anomalies.Count == 0, $"{client.Kind}: {string.Join("; ", client.Transcript.Anomalies)}");
+        }
+        Assert.StartsWith(before, stored.Content);
+        // Nothing of the old run reached the channel after the takeover: the history's deltas are exactly the stored text.
+        await using var redis = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync((await stack.App.GetConnectionStringAsync("redis"))!);
+        var history = (await redis.GetDatabase().StreamRangeAsync(ChannelName.Parse(channel).StreamKey))
+            .Select(entry => ChannelEvent.Parse((string)entry["e"]!)).Where(e => e.MessageId == messageId).ToList();
+        Assert.Equal(stored.Content, string.Concat(history.Where(e => e.Type == ChannelEventTypes.Delta).Select(e => e.DeltaText)));
+        Assert.Single(history, e => e.Type == ChannelEventTypes.MessageResumed);
+    }
+
+    private static async Task SignalAsync(string signal, int pid)
+    {
+        using var kill = System.Diagnostics.Process.Start("kill", [$"-{signal}", pid.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        await kill.WaitForExitAsync();
+        Assert.Equal(0, kill.ExitCode);
+    }
+
     // Posts as the page does: one Idempotency-Key, sent again while the proxy answers 502–504.
     private async Task<Guid> PostWithRetryAsync(Guid conversationId, string content)
     {
@@ -136,7 +196,7 @@ public class TakeoverTests(StackFixture stack, BrowserFixture browser, ITestOutp
         var stored = await stack.ReadStoredMessageAsync(messageId);
         try
         {
-            await AiStreaming.Tests.Infrastructure.Eventually.UntilAsync(
+            await Eventually.UntilAsync(
                 async () => (stored = await stack.ReadStoredMessageAsync(messageId)).Status != "streaming", ReplyTimeout, "the reply to be stored");
         }
         catch (TimeoutException ex)
@@ -154,7 +214,7 @@ public class TakeoverTests(StackFixture stack, BrowserFixture browser, ITestOutp
         await using var command = new NpgsqlCommand("select coalesce(owner_id, '') from messages where id = @id and takeovers > 0", connection);
         command.Parameters.AddWithValue("id", messageId);
         string? owner = null;
-        await AiStreaming.Tests.Infrastructure.Eventually.UntilAsync(
+        await Eventually.UntilAsync(
             async () => (owner = (string?)await command.ExecuteScalarAsync()) is not null, ReplyTimeout, "the reply to be claimed");
         return (owner!.Split(':')[0], (long)(DateTime.UtcNow - killedAt).TotalMilliseconds);
     }

@@ -146,6 +146,8 @@ public sealed class GenerationLoop(
             }
             else
             {
+                // Its end is being written: a lease renewal that no longer matches it is not a takeover.
+                g.Stop(StopReason.Ended);
                 await finisher.FinishAsync(output, outcome, outputTokens);
             }
             metrics.RecordOutcome(activity, modelTag, outcome, time.GetElapsedTime(started), buffer.Tokens, outputTokens,

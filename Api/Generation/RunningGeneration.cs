@@ -20,6 +20,9 @@ internal enum StopReason
 
     /// <summary>Nobody watched the channel for <see cref="GenerationOptions.AbandonAfter"/>.</summary>
     Abandoned,
+
+    /// <summary>The model stream ended and the generation is writing its end; later stops change nothing.</summary>
+    Ended,
 }
 
 /// <summary>

@@ -50,9 +50,10 @@ public sealed class ChannelPublisher(IConnectionMultiplexer redis, ChannelOption
     // KEYS[1] stream, KEYS[2] meta. ARGV[1] pub/sub channel, ARGV[2] event JSON without offset/epoch (an object),
     // ARGV[3] max entries, ARGV[4] stream TTL s, ARGV[5] meta TTL s, ARGV[6] epoch to use if the meta is new
     // (Redis seeds Lua's math.random identically on every call, so the caller supplies the randomness), ARGV[7] the
-    // meta field of the message's fence ('' for none), ARGV[8] the publisher's run. Fenced: returns {0, ''}.
+    // meta field of the message's fence ('' or absent for none, so publishers of six arguments keep working), ARGV[8] the
+    // publisher's run. Fenced: returns {0, ''}.
     internal const string PublishScript = """
-        if ARGV[7] ~= '' then
+        if ARGV[7] and ARGV[7] ~= '' then
           local fence = redis.call('HGET', KEYS[2], ARGV[7])
           if fence and tonumber(fence) > tonumber(ARGV[8]) then
             return {0, ''}

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using AiStreaming.Channels;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -79,6 +80,11 @@ public sealed class GenerationTakeover(
         {
             var history = await fence.ClaimAsync(channel, run.Fence, claimed.StartOffset);
             streamed = claimed is { Epoch: { } epoch, StartOffset: { } start } ? StreamedText.Rebuild(history, claimed.MessageId, epoch, start) : null;
+        }
+        catch (JsonException)
+        {
+            // Fenced, but the history holds an entry that is not an event: it proves nothing.
+            streamed = null;
         }
         catch (Exception ex) when (RedisFaults.IsUnavailable(ex))
         {

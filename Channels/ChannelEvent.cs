@@ -285,6 +285,13 @@ public static class ChannelEventTypes
     public const string MessageQueued = "message.queued";
 
     /// <summary>
+    /// Another Api process took the reply over after its owner stopped and continues it at the next offset; data:
+    /// <c>{ takeover, textLength }</c> (the n-th takeover of this message; the length of the text streamed so far, which
+    /// the following deltas continue). A status: the text so far stays and no delta is repeated. In history.
+    /// </summary>
+    public const string MessageResumed = "message.resumed";
+
+    /// <summary>
     /// How many watch the channel now, across replicas; data: <c>{ count }</c>. Ephemeral (offset 0). Sent at most once
     /// per <c>Streamer:PresenceInterval</c> per channel, only when the count changed: N joins cost O(N) frames in all.
     /// </summary>
@@ -309,6 +316,7 @@ public static class ChannelEventTypes
         : reader.ValueTextEquals("message.completed"u8) ? MessageCompleted
         : reader.ValueTextEquals("message.failed"u8) ? MessageFailed
         : reader.ValueTextEquals("message.cancelled"u8) ? MessageCancelled
+        : reader.ValueTextEquals("message.resumed"u8) ? MessageResumed
         : reader.ValueTextEquals("presence"u8) ? Presence
         : reader.ValueTextEquals("presence.join"u8) ? PresenceJoin
         : reader.ValueTextEquals("presence.leave"u8) ? PresenceLeave

@@ -40,7 +40,13 @@ public sealed class ChannelHistory(IConnectionMultiplexer redis, TimeSpan timeou
         ArgumentOutOfRangeException.ThrowIfNegative(maxEntries);
         var result = (RedisResult[])(await redis.GetDatabase().ScriptEvaluateAsync(
             ReadScript, [channel.StreamKey, channel.MetaKey], [afterOffset + 1, maxEntries]).WaitAsync(timeout))!;
+        return ToSnapshot(result);
+    }
 
+    /// <summary>Reads a script's <c>{epoch, offset, XRANGE entries}</c> answer.</summary>
+    /// <param name="result">The answer.</param>
+    internal static HistorySnapshot ToSnapshot(RedisResult[] result)
+    {
         var epoch = result[0].IsNull ? null : (string?)result[0];
         var top = result[1].IsNull ? 0 : (long)result[1];
         var entries = (RedisResult[])result[2]!;

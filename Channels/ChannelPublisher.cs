@@ -7,6 +7,28 @@ using StackExchange.Redis;
 
 namespace AiStreaming.Channels;
 
+/// <summary>
+/// The fence of a generation's publishes: the message whose events they are and which run of its generation publishes
+/// them (0 for the first, n after the n-th takeover). <see cref="ChannelFence"/> raises a message's fence when another
+/// process takes it over; from then on the publish script refuses every event of that message carrying a lower one.
+/// </summary>
+/// <param name="MessageId">The message.</param>
+/// <param name="Run">The run: 0 for the generation that began the message, then one more per takeover.</param>
+public readonly record struct PublishFence(Guid MessageId, long Run)
+{
+    /// <summary>The meta hash field holding the message's current fence.</summary>
+    internal string Field => $"fence:{MessageId:D}";
+}
+
+/// <summary>A publish was refused because another process took the message over (<see cref="PublishFence"/>); nothing was published.</summary>
+/// <param name="fence">The stale fence.</param>
+public sealed class ChannelFencedException(PublishFence fence)
+    : Exception($"Message {fence.MessageId} was taken over: run {fence.Run} may no longer publish to its channel.")
+{
+    /// <summary>The stale fence.</summary>
+    public PublishFence Fence { get; } = fence;
+}
+
 /// <summary>The position an event was published at.</summary>
 /// <param name="Epoch">The channel's epoch.</param>
 /// <param name="Offset">The event's offset within the epoch (1-based).</param>
@@ -16,7 +38,8 @@ public readonly record struct ChannelPosition(string Epoch, long Offset);
 /// Publishes channel events with one atomic Lua script, after Centrifugo's Redis engine: create the meta with a new
 /// epoch if absent (dropping any stale stream), <c>HINCRBY</c> the offset, <c>XADD</c> with the offset as the entry id
 /// (<c>MAXLEN ~</c>), <c>EXPIRE</c> stream and meta, and <c>PUBLISH</c> the same JSON to live subscribers
-/// (<c>SPUBLISH</c> with <see cref="ChannelOptions.ShardedPubSub"/>).
+/// (<c>SPUBLISH</c> with <see cref="ChannelOptions.ShardedPubSub"/>). A publish with a <see cref="PublishFence"/> is
+/// refused, in the same script, when the message's fence in the meta is higher (the message was taken over).
 /// Any backend that can run this script can stream through the streamer tier. Calls of all channels share pipelined
 /// round trips (<see cref="ChannelOptions.PublishBatchWindow"/>).
 /// </summary>
@@ -46,8 +69,16 @@ public sealed class ChannelPublisher(IConnectionMultiplexer redis, ChannelOption
 
     // KEYS[1] stream, KEYS[2] meta. ARGV[1] pub/sub channel, ARGV[2] event JSON without offset/epoch (an object),
     // ARGV[3] max entries, ARGV[4] stream TTL s, ARGV[5] meta TTL s, ARGV[6] epoch to use if the meta is new
-    // (Redis seeds Lua's math.random identically on every call, so the caller supplies the randomness).
+    // (Redis seeds Lua's math.random identically on every call, so the caller supplies the randomness), ARGV[7] the
+    // meta field of the message's fence ('' or absent for none, so publishers of six arguments keep working), ARGV[8] the
+    // publisher's run. Fenced: returns {0, ''}.
     internal const string PublishScript = """
+        if ARGV[7] and ARGV[7] ~= '' then
+          local fence = redis.call('HGET', KEYS[2], ARGV[7])
+          if fence and tonumber(fence) > tonumber(ARGV[8]) then
+            return {0, ''}
+          end
+        end
         local epoch = redis.call('HGET', KEYS[2], 'epoch')
         if not epoch then
           epoch = ARGV[6]
@@ -73,16 +104,18 @@ public sealed class ChannelPublisher(IConnectionMultiplexer redis, ChannelOption
     /// <param name="type">Event type (<see cref="ChannelEventTypes"/>).</param>
     /// <param name="messageId">Message the event belongs to.</param>
     /// <param name="data">Payload object (see docs/protocol.md).</param>
+    /// <param name="fence">The publishing run of a generation, or <see langword="null"/> for an unfenced event (outbox, presence).</param>
     /// <returns>The epoch and offset assigned.</returns>
+    /// <exception cref="ChannelFencedException">The message was taken over by a later run; nothing was published.</exception>
     /// <exception cref="RedisException">Redis is unreachable or the script failed; nothing was published.</exception>
     /// <exception cref="TimeoutException">No answer within <see cref="ChannelOptions.OperationTimeout"/>: the event may or may not have been published.</exception>
-    public async Task<ChannelPosition> PublishAsync(ChannelName channel, string type, Guid? messageId, JsonElement? data)
+    public async Task<ChannelPosition> PublishAsync(ChannelName channel, string type, Guid? messageId, JsonElement? data, PublishFence? fence = null)
     {
         var body = new PublishedBody(
             channel.Value, type, messageId, data, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), Activity.Current?.Id);
         // The script splices "offset" and "epoch" in front of the body's first property.
         var json = JsonSerializer.SerializeToUtf8Bytes(body, ChannelJsonContext.Default.PublishedBody);
-        return await EvaluateAsync(channel, ChannelEventTypes.IsTerminal(type), json);
+        return await EvaluateAsync(channel, ChannelEventTypes.IsTerminal(type), json, fence);
     }
 
     /// <summary>
@@ -93,10 +126,12 @@ public sealed class ChannelPublisher(IConnectionMultiplexer redis, ChannelOption
     /// <param name="channel">Target channel (keep the same instance for a message: its Redis keys are cached by it).</param>
     /// <param name="messageId">Message the text belongs to.</param>
     /// <param name="text">The delta's text.</param>
+    /// <param name="fence">The publishing run of the generation, or <see langword="null"/> for an unfenced event.</param>
     /// <returns>The epoch and offset assigned.</returns>
+    /// <exception cref="ChannelFencedException">The message was taken over by a later run; nothing was published.</exception>
     /// <exception cref="RedisException">Redis is unreachable or the script failed; nothing was published.</exception>
     /// <exception cref="TimeoutException">No answer within <see cref="ChannelOptions.OperationTimeout"/>: the event may or may not have been published.</exception>
-    public Task<ChannelPosition> PublishDeltaAsync(ChannelName channel, Guid messageId, string text)
+    public Task<ChannelPosition> PublishDeltaAsync(ChannelName channel, Guid messageId, string text, PublishFence? fence = null)
     {
         var buffer = new ArrayBufferWriter<byte>(128 + text.Length * 3);
         using (var writer = new Utf8JsonWriter(buffer))
@@ -115,18 +150,23 @@ public sealed class ChannelPublisher(IConnectionMultiplexer redis, ChannelOption
             }
             writer.WriteEndObject();
         }
-        return EvaluateAsync(channel, terminal: false, buffer.WrittenSpan.ToArray());
+        return EvaluateAsync(channel, terminal: false, buffer.WrittenSpan.ToArray(), fence);
     }
 
-    private async Task<ChannelPosition> EvaluateAsync(ChannelName channel, bool terminal, byte[] json)
+    private async Task<ChannelPosition> EvaluateAsync(ChannelName channel, bool terminal, byte[] json, PublishFence? fence)
     {
         var target = _targets.GetValue(channel, static c => new Target(c));
         var ttl = terminal ? _terminalTtl : _liveTtl;
         var result = (RedisResult[])(await _batcher.EvaluateAsync(
             options.ShardedPubSub ? ShardedPublishScript : PublishScript,
             target.Keys,
-            [target.PubSubChannel, json, _maxEntries, ttl.Stream, ttl.Meta, NextEpochCandidate()]).WaitAsync(options.OperationTimeout))!;
-        return new ChannelPosition((string)result[1]!, (long)result[0]);
+            [target.PubSubChannel, json, _maxEntries, ttl.Stream, ttl.Meta, NextEpochCandidate(), fence?.Field ?? "", fence?.Run ?? 0]).WaitAsync(options.OperationTimeout))!;
+        var offset = (long)result[0];
+        if (offset == 0)
+        {
+            throw new ChannelFencedException(fence!.Value);
+        }
+        return new ChannelPosition((string)result[1]!, offset);
     }
 
     /// <summary>

@@ -11,7 +11,7 @@ public static class ChannelsExtensions
     /// <summary>
     /// Adds <see cref="ChannelOptions"/> (section <c>Channels</c>, validated on start), a singleton
     /// <see cref="ChannelPublisher"/> (with its <c>PublishBatcher</c>, created on first use) and a singleton
-    /// <see cref="ChannelHistory"/>. Needs an <see cref="IConnectionMultiplexer"/> (<c>AddRedisClient</c>).
+    /// <see cref="ChannelHistory"/> and <see cref="ChannelFence"/>. Needs an <see cref="IConnectionMultiplexer"/> (<c>AddRedisClient</c>).
     /// </summary>
     /// <param name="builder">The host builder.</param>
     /// <returns>The same builder.</returns>
@@ -25,6 +25,8 @@ public static class ChannelsExtensions
             sp.GetRequiredService<IConnectionMultiplexer>(), sp.GetRequiredService<IOptions<ChannelOptions>>().Value));
         builder.Services.AddSingleton(sp => new ChannelHistory(
             sp.GetRequiredService<IConnectionMultiplexer>(), sp.GetRequiredService<IOptions<ChannelOptions>>().Value.OperationTimeout));
+        builder.Services.AddSingleton(sp => new ChannelFence(
+            sp.GetRequiredService<IConnectionMultiplexer>(), sp.GetRequiredService<IOptions<ChannelOptions>>().Value));
         return builder;
     }
 }

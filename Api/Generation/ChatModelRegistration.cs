@@ -76,7 +76,8 @@ public static class ChatModelRegistration
     /// <summary>
     /// With <c>ConnectionStrings:chat</c>: Semantic Kernel's OpenAI connector against that OpenAI-compatible endpoint
     /// (OpenAI, Azure OpenAI <c>/openai/v1</c>, Ollama, vLLM, llama.cpp). Without it: the
-    /// <see cref="SimulatedChatCompletionService"/> (options from <c>SimulatedModel</c>). Either way also a
+    /// <see cref="SimulatedChatCompletionService"/> (options from <c>SimulatedModel</c>). Either way also the model's
+    /// <see cref="IReplyContinuation"/> (the simulated model's own; <see cref="ChatReplyContinuation"/> otherwise), a
     /// <see cref="Kernel"/> (<c>AddKernel()</c>) and a <see cref="ChatModelInfo"/>.
     /// </summary>
     /// <remarks>
@@ -97,7 +98,9 @@ public static class ChatModelRegistration
         var connectionString = builder.Configuration.GetConnectionString(ConnectionName);
         if (string.IsNullOrWhiteSpace(connectionString))
         {
-            builder.Services.AddSingleton<IChatCompletionService, SimulatedChatCompletionService>();
+            builder.Services.AddSingleton<SimulatedChatCompletionService>();
+            builder.Services.AddSingleton<IChatCompletionService>(sp => sp.GetRequiredService<SimulatedChatCompletionService>());
+            builder.Services.AddSingleton<IReplyContinuation>(sp => sp.GetRequiredService<SimulatedChatCompletionService>());
             builder.Services.AddSingleton(new ChatModelInfo(SimulatedChatCompletionService.ModelId, null));
         }
         else
@@ -108,6 +111,7 @@ public static class ChatModelRegistration
                 new ApiKeyCredential(connection.Key ?? "unused"),
                 new OpenAIClientOptions { Endpoint = connection.Endpoint });
             builder.Services.AddOpenAIChatCompletion(connection.Model, client);
+            builder.Services.AddSingleton<IReplyContinuation, ChatReplyContinuation>();
             builder.Services.AddSingleton(new ChatModelInfo(connection.Model, connection.Endpoint));
         }
 

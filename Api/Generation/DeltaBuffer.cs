@@ -47,6 +47,18 @@ internal sealed class DeltaBuffer(int maxTokens, TimeSpan window, TimeProvider t
     /// <summary>When the pending text is due (a <see cref="TimeProvider.GetTimestamp"/> value); <see cref="long.MaxValue"/> when nothing is pending.</summary>
     public long DueAt => !HasPending ? long.MaxValue : pendingTokens >= maxTokens ? long.MinValue : pendingDue;
 
+    /// <summary>
+    /// Starts from text another run already published (a takeover continues the reply): it becomes <see cref="Text"/>
+    /// with nothing pending. Call before the first <see cref="Append"/>.
+    /// </summary>
+    /// <param name="published">The text streamed so far.</param>
+    public void Restore(string published)
+    {
+        text.Clear().Append(published);
+        pendingStart = text.Length;
+        pendingTokens = 0;
+    }
+
     /// <summary>Appends a non-empty chunk.</summary>
     /// <param name="chunk">Chunk text.</param>
     /// <param name="timestamp">When it arrived.</param>

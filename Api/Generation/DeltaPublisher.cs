@@ -41,8 +41,9 @@ public sealed class DeltaPublisher(
     /// <summary>Opens the output of one generation.</summary>
     /// <param name="request">The generation.</param>
     /// <param name="buffer">Its text buffer (flush rule).</param>
-    internal DeltaStream Open(GenerationRequest request, DeltaBuffer buffer) =>
-        new(this, ChannelName.ForConversation(request.ConversationId), request.MessageId, buffer);
+    /// <param name="run">The run that publishes (its fence).</param>
+    internal DeltaStream Open(GenerationRequest request, DeltaBuffer buffer, GenerationRun run) =>
+        new(this, ChannelName.ForConversation(request.ConversationId), request.MessageId, buffer, run);
 
     /// <inheritdoc/>
     public void Dispose() => Rollup.Dispose();

@@ -8,7 +8,9 @@ namespace AiStreaming.Api.Generation;
 /// pending text of its <see cref="DeltaBuffer"/> as <c>delta</c> events so that the deltas of a message,
 /// concatenated in offset order, equal its text exactly once. Pending text is dropped only after a successful
 /// publish; a publish whose outcome is unknown (a timeout or a dropped connection after the script may have run) is
-/// looked up in the channel history before the text is sent again. Used by one generation task at a time.
+/// looked up in the channel history before the text is sent again. Every publish carries the run's
+/// <see cref="PublishFence"/>: once another process took the message over, publishing stops for good and
+/// <see cref="OnFenced"/> is called. Used by one generation task at a time.
 /// </summary>
 internal sealed class DeltaStream
 {
@@ -27,13 +29,24 @@ internal sealed class DeltaStream
     /// <param name="channel">The conversation's channel.</param>
     /// <param name="messageId">The assistant message.</param>
     /// <param name="buffer">Its text.</param>
-    public DeltaStream(DeltaPublisher shared, ChannelName channel, Guid messageId, DeltaBuffer buffer)
+    /// <param name="run">The run of the generation that publishes (its fence).</param>
+    public DeltaStream(DeltaPublisher shared, ChannelName channel, Guid messageId, DeltaBuffer buffer, GenerationRun run)
     {
         this.shared = shared;
         Channel = channel;
         MessageId = messageId;
         Buffer = buffer;
+        Run = run;
     }
+
+    /// <summary>The run that publishes: its owner id fences the PostgreSQL writes, its fence the publishes.</summary>
+    public GenerationRun Run { get; }
+
+    /// <summary>Called once when a publish was refused because another process took the message over.</summary>
+    public Action? OnFenced { get; set; }
+
+    /// <summary>Whether a publish was refused because another process took the message over (nothing is published after).</summary>
+    public bool Fenced { get; private set; }
 
     /// <summary>The conversation's channel.</summary>
     public ChannelName Channel { get; }
@@ -88,7 +101,8 @@ internal sealed class DeltaStream
         ThrowIfDisconnected();
         var position = await shared.Publisher.PublishAsync(
             Channel, ChannelEventTypes.MessageStarted, MessageId,
-            ChannelEvent.ToData(new { role = "assistant", userMessage = new { id = request.UserMessageId, content = request.UserContent } }));
+            ChannelEvent.ToData(new { role = "assistant", userMessage = new { id = request.UserMessageId, content = request.UserContent } }),
+            Run.Fence);
         LastPublished = position;
         return position;
     }
@@ -103,7 +117,11 @@ internal sealed class DeltaStream
         try
         {
             ThrowIfDisconnected();
-            LastPublished = await shared.Publisher.PublishAsync(Channel, ChannelEventTypes.MessageQueued, MessageId, ChannelEvent.ToData(new { position }));
+            LastPublished = await shared.Publisher.PublishAsync(Channel, ChannelEventTypes.MessageQueued, MessageId, ChannelEvent.ToData(new { position }), Run.Fence);
+        }
+        catch (ChannelFencedException)
+        {
+            SetFenced();
         }
         catch (Exception ex) when (RedisFaults.IsUnavailable(ex))
         {
@@ -123,7 +141,7 @@ internal sealed class DeltaStream
             return true;
         }
         var time = shared.Time;
-        if (time.GetTimestamp() + shared.Rollup.SlackTicks < RetryAt)
+        if (Fenced || time.GetTimestamp() + shared.Rollup.SlackTicks < RetryAt)
         {
             return false;
         }
@@ -141,7 +159,7 @@ internal sealed class DeltaStream
             }
             var text = Buffer.PendingText;
             attempted = true;
-            LastPublished = await shared.Publisher.PublishDeltaAsync(Channel, MessageId, text);
+            LastPublished = await shared.Publisher.PublishDeltaAsync(Channel, MessageId, text, Run.Fence);
             Buffer.MarkPublished(text.Length, time.GetTimestamp());
             if (publishFailing)
             {
@@ -149,6 +167,11 @@ internal sealed class DeltaStream
                 shared.Logger.DeltaPublishRecovered(MessageId);
             }
             return true;
+        }
+        catch (ChannelFencedException)
+        {
+            SetFenced();
+            return false;
         }
         catch (Exception ex) when (RedisFaults.IsUnavailable(ex))
         {
@@ -177,7 +200,7 @@ internal sealed class DeltaStream
     {
         var time = shared.Time;
         var started = time.GetTimestamp();
-        while (Buffer.HasPending)
+        while (Buffer.HasPending && !Fenced)
         {
             RetryAt = 0;
             if (await TryFlushAsync() || uncertainLength == 0 || time.GetElapsedTime(started) >= FinalFlushPatience)
@@ -186,6 +209,33 @@ internal sealed class DeltaStream
             }
             await Task.Delay(TimeSpan.FromMilliseconds(250), time);
         }
+    }
+
+    /// <summary>Publishes <c>message.resumed</c> <c>{ takeover, textLength }</c>: this run continues the message (a takeover).</summary>
+    /// <returns>Its position.</returns>
+    /// <exception cref="ChannelFencedException">A later run took the message over meanwhile.</exception>
+    /// <exception cref="RedisException">Redis is unavailable.</exception>
+    /// <exception cref="TimeoutException">No answer within <see cref="ChannelOptions.OperationTimeout"/>.</exception>
+    public async Task<ChannelPosition> PublishResumedAsync()
+    {
+        ThrowIfDisconnected();
+        var position = await shared.Publisher.PublishAsync(
+            Channel, ChannelEventTypes.MessageResumed, MessageId, ChannelEvent.ToData(new { takeover = Run.Number, textLength = Buffer.Text.Length }), Run.Fence);
+        LastPublished = position;
+        return position;
+    }
+
+    // Never publish again (the delay stays within Task.Delay's range): the generation stops through OnFenced.
+    private void SetFenced()
+    {
+        if (Fenced)
+        {
+            return;
+        }
+        Fenced = true;
+        RetryAt = shared.Time.GetTimestamp() + shared.Time.TimestampFrequency * 3600;
+        shared.Logger.PublishFenced(MessageId, Run.Number);
+        OnFenced?.Invoke();
     }
 
     private void ThrowIfDisconnected()

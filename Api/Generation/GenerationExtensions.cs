@@ -9,7 +9,7 @@ public static class GenerationExtensions
     /// Adds <see cref="GenerationOptions"/> (section <c>Generation</c>, validated on start), the model
     /// (<see cref="ChatModelRegistration.AddChatModel"/>), this process's <see cref="ApiInstance"/>, the
     /// <see cref="GenerationRunner"/> and the types it hands work to (registry, loop, finisher, cancel relay, lease
-    /// renewer and sweeper, drain), <see cref="GenerationStore"/> and <see cref="GenerationMetrics"/>.
+    /// renewer, sweeper and <see cref="GenerationTakeover"/>, drain), <see cref="GenerationStore"/> and <see cref="GenerationMetrics"/>.
     /// </summary>
     /// <param name="builder">The application builder.</param>
     /// <returns>The same builder.</returns>
@@ -30,6 +30,9 @@ public static class GenerationExtensions
         builder.Services.AddSingleton<GenerationFinisher>();
         builder.Services.AddSingleton<GenerationLoop>();
         builder.Services.AddSingleton<GenerationRunner>();
+        builder.Services.AddSingleton<ReplyModel>();
+        builder.Services.AddSingleton<TakeoverStore>();
+        builder.Services.AddSingleton<GenerationTakeover>();
         builder.Services.AddSingleton<CancelRelay>();
         // Hosted services stop in reverse order: the drain (GenerationLifetime) first, while leases are still renewed
         // and cancels still arrive.

@@ -11,15 +11,15 @@ namespace AiStreaming.Api.Generation;
 /// fenced PostgreSQL transaction (with any text Redis did not take as an outbox <c>delta</c> before the terminal
 /// event, so the deltas of a message always concatenate to its final text), and publishes the outbox rows at once.
 /// The write runs on the <see cref="ApiResilience.TerminalWrite"/> pipeline; when it still fails, the lease lapses
-/// and <see cref="LeaseSweeper"/> fails the message with its last checkpoint.
+/// and <see cref="LeaseSweeper"/> hands the message to another run (<see cref="GenerationTakeover"/>). The write is fenced
+/// by the run's owner id: a run that was taken over writes nothing.
 /// </summary>
 /// <param name="store">Generation persistence.</param>
 /// <param name="outbox">Outbox publisher.</param>
-/// <param name="instance">This instance (the fence).</param>
 /// <param name="pipelines">Resilience pipelines.</param>
 /// <param name="logger">Logger.</param>
 public sealed class GenerationFinisher(
-    GenerationStore store, OutboxPublisher outbox, ApiInstance instance, ResiliencePipelineProvider<string> pipelines,
+    GenerationStore store, OutboxPublisher outbox, ResiliencePipelineProvider<string> pipelines,
     ILogger<GenerationFinisher> logger)
 {
     /// <summary>Writes and publishes the end of a generation; never throws for PostgreSQL or Redis failures.</summary>
@@ -42,7 +42,7 @@ public sealed class GenerationFinisher(
         try
         {
             ids = await pipelines.GetPipeline(ApiResilience.TerminalWrite).ExecuteAsync(
-                async token => await store.FinishAsync(output.MessageId, instance.Id, outcome, text, outputTokens, events, token),
+                async token => await store.FinishAsync(output.MessageId, output.Run.OwnerId, outcome, text, outputTokens, events, token),
                 CancellationToken.None);
         }
         catch (Exception ex) when (ex is NpgsqlException or TimeoutException)

@@ -1,8 +1,6 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Options;
 using Microsoft.SemanticKernel;
-using Microsoft.SemanticKernel.ChatCompletion;
-using Microsoft.SemanticKernel.Connectors.OpenAI;
 using Npgsql;
 using OpenAI.Chat;
 
@@ -15,21 +13,20 @@ namespace AiStreaming.Api.Generation;
 /// <see cref="GenerationOptions.CheckpointInterval"/>, then hands the outcome to the <see cref="GenerationFinisher"/>
 /// and records metrics. The generation leaves the <see cref="GenerationRegistry"/> when it has ended.
 /// </summary>
-/// <param name="chat">The model.</param>
+/// <param name="replies">The model's stream: a new reply, or the continuation of one another run began.</param>
 /// <param name="kernel">Kernel passed to the model call.</param>
 /// <param name="model">Which model this is.</param>
 /// <param name="registry">Generations of this process.</param>
 /// <param name="store">Generation persistence (checkpoints).</param>
 /// <param name="finisher">Terminal write.</param>
 /// <param name="admission">Model slots (waits before the model call when the model is saturated).</param>
-/// <param name="instance">This instance (the fence of checkpoints).</param>
 /// <param name="metrics">Instruments.</param>
 /// <param name="time">Clock.</param>
 /// <param name="options">Generation options.</param>
 /// <param name="logger">Logger.</param>
 public sealed class GenerationLoop(
-    IChatCompletionService chat, Kernel kernel, ChatModelInfo model, GenerationRegistry registry, GenerationStore store,
-    GenerationFinisher finisher, AdmissionControl admission, ApiInstance instance, GenerationMetrics metrics, TimeProvider time,
+    ReplyModel replies, Kernel kernel, ChatModelInfo model, GenerationRegistry registry, GenerationStore store,
+    GenerationFinisher finisher, AdmissionControl admission, GenerationMetrics metrics, TimeProvider time,
     IOptions<GenerationOptions> options, ILogger<GenerationLoop> logger)
 {
     private readonly KeyValuePair<string, object?> modelTag = new("gen_ai.request.model", model.ModelId);
@@ -65,8 +62,8 @@ public sealed class GenerationLoop(
             started = time.GetTimestamp();
             g.StartTotalTimer(settings.TotalTimeout);
             var lastCheckpoint = started;
-            await using var stream = chat.GetStreamingChatMessageContentsAsync(BuildHistory(g.Request, settings), new OpenAIPromptExecutionSettings(), kernel, g.ModelToken)
-                .GetAsyncEnumerator(g.ModelToken);
+            // A takeover's buffer starts with the text streamed so far: the model continues it.
+            await using var stream = replies.Stream(g.Request, buffer.Text, kernel, g.ModelToken).GetAsyncEnumerator(g.ModelToken);
             while (true)
             {
                 // The first token is due FirstTokenTimeout after the call started; later chunks InactivityTimeout
@@ -149,6 +146,8 @@ public sealed class GenerationLoop(
             }
             else
             {
+                // Its end is being written: a lease renewal that no longer matches it is not a takeover.
+                g.Stop(StopReason.Ended);
                 await finisher.FinishAsync(output, outcome, outputTokens);
             }
             metrics.RecordOutcome(activity, modelTag, outcome, time.GetElapsedTime(started), buffer.Tokens, outputTokens,
@@ -157,7 +156,7 @@ public sealed class GenerationLoop(
         finally
         {
             metrics.Active.Add(-1, modelTag);
-            registry.Remove(g.MessageId);
+            registry.Remove(g);
             g.Complete();
             g.Dispose();
         }
@@ -190,7 +189,7 @@ public sealed class GenerationLoop(
     {
         try
         {
-            if (!await store.CheckpointAsync(g.MessageId, instance.Id, text, lease, CancellationToken.None) && g.Stop(StopReason.Lost))
+            if (!await store.CheckpointAsync(g.MessageId, g.Output.Run.OwnerId, text, lease, CancellationToken.None) && g.Stop(StopReason.Lost))
             {
                 logger.OwnershipLost(g.MessageId);
             }
@@ -199,21 +198,6 @@ public sealed class GenerationLoop(
         {
             logger.CheckpointFailed(g.MessageId, ex.Message);
         }
-    }
-
-    private static ChatHistory BuildHistory(GenerationRequest request, GenerationOptions settings)
-    {
-        var history = new ChatHistory();
-        if (!string.IsNullOrWhiteSpace(settings.SystemPrompt))
-        {
-            history.AddSystemMessage(settings.SystemPrompt);
-        }
-        foreach (var turn in request.History)
-        {
-            history.AddMessage(turn.Role == "assistant" ? AuthorRole.Assistant : AuthorRole.User, turn.Content);
-        }
-        history.AddUserMessage(request.UserContent);
-        return history;
     }
 
     // OpenAI-compatible servers report usage on the last chunk (the OpenAI client asks for it); SK exposes it as metadata.

@@ -32,6 +32,7 @@ public sealed class GenerationMetrics
         Completed = meter.CreateCounter<long>("aistreaming.generation.completed", "{generation}", "Generations that completed.");
         Cancelled = meter.CreateCounter<long>("aistreaming.generation.cancelled", "{generation}", "Generations cancelled by a user.");
         Failed = meter.CreateCounter<long>("aistreaming.generation.failed", "{generation}", "Generations that failed (timeouts, model errors, lost owners).");
+        Takeovers = meter.CreateCounter<long>("aistreaming.generation.takeovers", "{generation}", "Replies whose owner died that this process continued (message.resumed).");
         DeltaPublishFailures = meter.CreateCounter<long>("aistreaming.generation.delta_publish_failures", "{attempt}", "Delta publishes that failed or were skipped because Redis was unavailable (text kept for the next flush).");
     }
 
@@ -58,6 +59,9 @@ public sealed class GenerationMetrics
 
     /// <summary>Accepted generations not yet started.</summary>
     public UpDownCounter<long> Queued { get; }
+
+    /// <summary>Replies taken over from a dead owner and continued here.</summary>
+    public Counter<long> Takeovers { get; }
 
     /// <summary>Completed generations (<c>code</c> = <c>ok</c>).</summary>
     public Counter<long> Completed { get; }

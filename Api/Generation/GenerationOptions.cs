@@ -46,20 +46,41 @@ public sealed class GenerationOptions : IValidatableObject
     [Range(1, 100_000)]
     public int FlushEveryTokens { get; set; } = 16;
 
-    /// <summary>How often the partial text is written to PostgreSQL (it survives a crash up to this much behind). Default 2 s.</summary>
+    /// <summary>
+    /// How often the partial text is written to PostgreSQL. A takeover rebuilds the text from the channel's history, so
+    /// the checkpoint is what is left only when that history was trimmed or lost. Default 2 s.
+    /// </summary>
     [Range(typeof(TimeSpan), "00:00:00.010", "00:10:00")]
     public TimeSpan CheckpointInterval { get; set; } = TimeSpan.FromSeconds(2);
 
     /// <summary>
-    /// Ownership lease of a generation. The owner renews it every third of this; when it lapses (the owner died)
-    /// the lease sweeper fails the message with <c>generation_lost</c>. Default 15 s.
+    /// Ownership lease of a generation. The owner renews the leases of all its generations every
+    /// <see cref="LeaseRenewInterval"/>; when one lapses (the owner died or froze) another Api process takes the reply
+    /// over (<see cref="MaxTakeovers"/>). A dead owner is noticed between <c>LeaseDuration - LeaseRenewInterval</c> and
+    /// <c>LeaseDuration + SweepInterval</c> after it stopped. Default 2 s.
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:00.300", "01:00:00")]
-    public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(15);
+    public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(2);
 
-    /// <summary>How often the lease sweeper looks for expired leases (it also runs once at startup). Default 5 s.</summary>
+    /// <summary>
+    /// How often a process renews the leases of its generations, all in one statement. Shorter than
+    /// <see cref="LeaseDuration"/> (a lease then survives <c>LeaseDuration / LeaseRenewInterval - 1</c> missed renewals).
+    /// Default 500 ms.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.050", "00:20:00")]
+    public TimeSpan LeaseRenewInterval { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>How often the lease sweeper looks for expired leases to take over (it also runs once at startup). Default 500 ms.</summary>
     [Range(typeof(TimeSpan), "00:00:00.010", "01:00:00")]
-    public TimeSpan SweepInterval { get; set; } = TimeSpan.FromSeconds(5);
+    public TimeSpan SweepInterval { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>
+    /// Most takeovers of one reply: a reply whose owner died continues on another process (<c>message.resumed</c>) at
+    /// most this many times; after that, or when the channel's history no longer holds the whole reply, it ends
+    /// <c>failed</c> with <c>generation_lost</c> and the text streamed so far. 0 never takes over. Default 3.
+    /// </summary>
+    [Range(0, 1000)]
+    public int MaxTakeovers { get; set; } = 3;
 
     /// <summary>
     /// On shutdown, how long running generations may continue before they are stopped (and end <c>failed</c> with
@@ -113,11 +134,11 @@ public sealed class GenerationOptions : IValidatableObject
     /// <inheritdoc/>
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
-        if (LeaseDuration <= CheckpointInterval)
+        if (LeaseRenewInterval >= LeaseDuration)
         {
             yield return new ValidationResult(
-                $"{nameof(LeaseDuration)} must be longer than {nameof(CheckpointInterval)}.",
-                [nameof(LeaseDuration), nameof(CheckpointInterval)]);
+                $"{nameof(LeaseRenewInterval)} must be shorter than {nameof(LeaseDuration)}.",
+                [nameof(LeaseRenewInterval), nameof(LeaseDuration)]);
         }
     }
 }

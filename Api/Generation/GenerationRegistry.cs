@@ -40,9 +40,9 @@ public sealed class GenerationRegistry
     /// <param name="generation">The generation.</param>
     internal void Add(RunningGeneration generation) => running[generation.MessageId] = generation;
 
-    /// <summary>Removes a generation that ended.</summary>
-    /// <param name="messageId">Assistant message.</param>
-    internal void Remove(Guid messageId) => running.TryRemove(messageId, out _);
+    /// <summary>Removes a generation that ended, unless a later run of its message (a takeover in this process) replaced it.</summary>
+    /// <param name="generation">The generation.</param>
+    internal void Remove(RunningGeneration generation) => running.TryRemove(new KeyValuePair<Guid, RunningGeneration>(generation.MessageId, generation));
 
     /// <summary>Stops taking new generations (shutdown).</summary>
     internal void StopAccepting() => accepting = false;

@@ -6,9 +6,10 @@ using NpgsqlTypes;
 namespace AiStreaming.Api.Generation;
 
 /// <summary>
-/// PostgreSQL statements of the generation lifecycle: start position, checkpoints and lease renewal, the fenced
-/// terminal write with its outbox events, and the lease sweep. Every write to a streaming message is fenced with
-/// <c>status = 'streaming' AND owner_id = @owner</c>, so an instance whose lease was swept can no longer change it.
+/// PostgreSQL statements of the generation lifecycle: start position, checkpoints and lease renewal, and the fenced
+/// terminal write with its outbox events (claims of expired leases: <see cref="TakeoverStore"/>). Every write to a
+/// streaming message is fenced with <c>status = 'streaming' AND owner_id = @owner</c>, and every takeover writes a new
+/// owner id (<see cref="GenerationRun.OwnerId"/>), so a run that was taken over can no longer change it.
 /// </summary>
 /// <param name="dataSource">The Api's data source.</param>
 public sealed class GenerationStore(NpgsqlDataSource dataSource)
@@ -129,79 +130,5 @@ public sealed class GenerationStore(NpgsqlDataSource dataSource)
         }
         await transaction.CommitAsync(cancellationToken);
         return ids;
-    }
-
-    /// <summary>
-    /// Fails streaming messages whose lease expired (their owner died) with <c>generation_lost</c>, keeping their
-    /// checkpointed text, and inserts their <c>message.failed</c> events into the outbox, in one transaction (the
-    /// channel of each event is built by <see cref="ChannelName.ForConversation"/>, never in SQL).
-    /// </summary>
-    /// <param name="reason">The failure message.</param>
-    /// <param name="limit">Most messages per call.</param>
-    /// <param name="cancellationToken">Cancellation.</param>
-    /// <returns>The outbox row ids of the events (one per failed message).</returns>
-    /// <exception cref="NpgsqlException">PostgreSQL failed.</exception>
-    public async Task<long[]> FailExpiredLeasesAsync(string reason, int limit, CancellationToken cancellationToken)
-    {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        var ids = new List<Guid>();
-        var channels = new List<string>();
-        var contents = new List<string>();
-        await using (var expire = new NpgsqlCommand(
-            """
-            UPDATE messages m
-            SET status = 'failed', error_code = @code, error_message = @reason,
-                completed_at = now(), owner_id = NULL, lease_expires_at = NULL
-            WHERE m.id IN (
-                SELECT id FROM messages
-                WHERE status = 'streaming' AND lease_expires_at < now()
-                ORDER BY lease_expires_at
-                LIMIT @limit
-                FOR UPDATE SKIP LOCKED)
-            RETURNING m.id, m.conversation_id, m.content
-            """, connection, transaction))
-        {
-            expire.Parameters.AddWithValue("code", FailureCodes.GenerationLost);
-            expire.Parameters.AddWithValue("reason", reason);
-            expire.Parameters.AddWithValue("limit", limit);
-            await using var reader = await expire.ExecuteReaderAsync(cancellationToken);
-            while (await reader.ReadAsync(cancellationToken))
-            {
-                ids.Add(reader.GetGuid(0));
-                channels.Add(ChannelName.ForConversation(reader.GetGuid(1)).Value); // the one place channel names are built
-                contents.Add(reader.GetString(2));
-            }
-        }
-        if (ids.Count == 0)
-        {
-            return [];
-        }
-
-        var outboxIds = new List<long>(ids.Count);
-        await using (var insert = new NpgsqlCommand(
-            """
-            INSERT INTO outbox (channel, type, message_id, data)
-            SELECT e.channel, @type, e.id, jsonb_build_object('code', @code::text, 'message', @reason::text, 'text', e.content)
-            FROM unnest(@channels, @ids, @contents) WITH ORDINALITY AS e(channel, id, content, n)
-            ORDER BY e.n
-            RETURNING id
-            """, connection, transaction))
-        {
-            insert.Parameters.AddWithValue("type", ChannelEventTypes.MessageFailed);
-            insert.Parameters.AddWithValue("code", FailureCodes.GenerationLost);
-            insert.Parameters.AddWithValue("reason", reason);
-            insert.Parameters.AddWithValue("channels", channels.ToArray());
-            insert.Parameters.AddWithValue("ids", ids.ToArray());
-            insert.Parameters.AddWithValue("contents", contents.ToArray());
-            await using var reader = await insert.ExecuteReaderAsync(cancellationToken);
-            while (await reader.ReadAsync(cancellationToken))
-            {
-                outboxIds.Add(reader.GetInt64(0));
-            }
-        }
-        await transaction.CommitAsync(cancellationToken);
-        outboxIds.Sort();
-        return [.. outboxIds];
     }
 }

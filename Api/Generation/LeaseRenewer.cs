@@ -4,26 +4,25 @@ using Npgsql;
 namespace AiStreaming.Api.Generation;
 
 /// <summary>
-/// Renews the ownership leases of the generations running in this process every third of
-/// <see cref="GenerationOptions.LeaseDuration"/> (on the injected clock), and stops those this instance no longer owns
-/// (their lease was swept by <see cref="LeaseSweeper"/>): they end without writing. Failed renewals are logged and
-/// retried at the next tick; a lease survives two missed renewals.
+/// Renews the ownership leases of all the generations running in this process in one batch every
+/// <see cref="GenerationOptions.LeaseRenewInterval"/> (one timer per process, on the injected clock), and stops those
+/// it no longer owns (another process took them over, see <see cref="GenerationTakeover"/>): they end without writing.
+/// Failed renewals are logged and retried at the next tick; with the defaults a lease survives three missed renewals.
 /// </summary>
 /// <param name="registry">Generations of this process.</param>
 /// <param name="store">Generation persistence.</param>
-/// <param name="instance">This instance's id.</param>
 /// <param name="time">Clock.</param>
 /// <param name="options">Generation options.</param>
 /// <param name="logger">Logger.</param>
 internal sealed class LeaseRenewer(
-    GenerationRegistry registry, GenerationStore store, ApiInstance instance, TimeProvider time,
+    GenerationRegistry registry, GenerationStore store, TimeProvider time,
     IOptions<GenerationOptions> options, ILogger<LeaseRenewer> logger) : BackgroundService
 {
     /// <inheritdoc/>
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var lease = options.Value.LeaseDuration;
-        using var timer = new PeriodicTimer(lease / 3, time);
+        using var timer = new PeriodicTimer(options.Value.LeaseRenewInterval, time);
         try
         {
             while (await timer.WaitForNextTickAsync(stoppingToken))
@@ -41,14 +40,18 @@ internal sealed class LeaseRenewer(
     /// <param name="cancellationToken">Cancellation.</param>
     public async Task RenewAsync(TimeSpan lease, CancellationToken cancellationToken)
     {
-        var ids = registry.Snapshot().Select(g => g.MessageId).ToArray();
-        if (ids.Length == 0)
+        // One statement per owner id: the instance's own generations, plus one per run it took over (rare).
+        foreach (var run in registry.Snapshot().GroupBy(g => g.Output.Run.OwnerId))
         {
-            return;
+            await RenewAsync(run.Key, [.. run.Select(g => g.MessageId)], lease, cancellationToken);
         }
+    }
+
+    private async Task RenewAsync(string ownerId, Guid[] ids, TimeSpan lease, CancellationToken cancellationToken)
+    {
         try
         {
-            var renewed = await store.RenewLeasesAsync(ids, instance.Id, lease, cancellationToken);
+            var renewed = await store.RenewLeasesAsync(ids, ownerId, lease, cancellationToken);
             foreach (var id in ids.Where(id => !renewed.Contains(id)))
             {
                 // Ended meanwhile (then the stop is a no-op), or swept: stop generating for nobody.

@@ -24,7 +24,7 @@ internal static partial class Log
     [LoggerMessage(2007, LogLevel.Warning, "Checkpoint of {MessageId} failed ({Reason})")]
     public static partial void CheckpointFailed(this ILogger logger, Guid messageId, string reason);
 
-    [LoggerMessage(2008, LogLevel.Warning, "This instance no longer owns {MessageId} (lease swept); its generation stops without writing")]
+    [LoggerMessage(2008, LogLevel.Warning, "This run no longer owns {MessageId} (taken over); its generation stops without writing")]
     public static partial void OwnershipLost(this ILogger logger, Guid messageId);
 
     [LoggerMessage(2009, LogLevel.Warning, "Renewing {Count} lease(s) failed ({Reason})")]
@@ -60,7 +60,7 @@ internal static partial class Log
     [LoggerMessage(2021, LogLevel.Information, "The delta of {MessageId} whose publish timed out was published at offset {Offset}; not sending it again")]
     public static partial void UncertainDeltaWasPublished(this ILogger logger, Guid messageId, long offset);
 
-    [LoggerMessage(2019, LogLevel.Warning, "Failed {Count} generation(s) whose owner's lease expired (generation_lost)")]
+    [LoggerMessage(2019, LogLevel.Warning, "Claimed {Count} generation(s) whose owner's lease expired")]
     public static partial void LeasesSwept(this ILogger logger, int count);
 
     [LoggerMessage(2020, LogLevel.Warning, "Lease sweep failed ({Reason})")]
@@ -77,6 +77,21 @@ internal static partial class Log
 
     [LoggerMessage(2026, LogLevel.Warning, "Admission slots of {Count} running generations not renewed while Redis is unavailable ({Reason}); they keep running")]
     public static partial void AdmissionRenewalUnavailable(this ILogger logger, int count, string reason);
+
+    [LoggerMessage(2031, LogLevel.Warning, "Publish of {MessageId} refused: run {Run} was taken over by another process (fenced); it stops")]
+    public static partial void PublishFenced(this ILogger logger, Guid messageId, int run);
+
+    [LoggerMessage(2027, LogLevel.Warning, "Took over {MessageId} as {Owner} at {Length} characters streamed; continuing it")]
+    public static partial void TakenOver(this ILogger logger, Guid messageId, string owner, int length);
+
+    [LoggerMessage(2028, LogLevel.Warning, "Cannot continue {MessageId} after takeover {Run} ({Reason}); it ends generation_lost with the text streamed so far")]
+    public static partial void TakeoverImpossible(this ILogger logger, Guid messageId, int run, string reason);
+
+    [LoggerMessage(2029, LogLevel.Warning, "Takeover of {MessageId} deferred ({Reason}); its claim lapses and is taken again")]
+    public static partial void TakeoverDeferred(this ILogger logger, Guid messageId, string reason);
+
+    [LoggerMessage(2030, LogLevel.Warning, "message.resumed of {MessageId} not published ({Reason}); the reply continues")]
+    public static partial void ResumedNotPublished(this ILogger logger, Guid messageId, string reason);
 
     [LoggerMessage(2025, LogLevel.Warning, "message.queued of {MessageId} not published ({Reason})")]
     public static partial void QueuedNotPublished(this ILogger logger, Guid messageId, string reason);

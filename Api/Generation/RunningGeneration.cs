@@ -15,11 +15,14 @@ internal enum StopReason
     /// <summary>The Api is shutting down and the drain timeout elapsed.</summary>
     Shutdown,
 
-    /// <summary>This instance no longer owns the message (its lease was swept): write nothing.</summary>
+    /// <summary>This run no longer owns the message (another run took it over after its lease lapsed): write nothing.</summary>
     Lost,
 
     /// <summary>Nobody watched the channel for <see cref="GenerationOptions.AbandonAfter"/>.</summary>
     Abandoned,
+
+    /// <summary>The model stream ended and the generation is writing its end; later stops change nothing.</summary>
+    Ended,
 }
 
 /// <summary>
@@ -49,6 +52,8 @@ internal sealed class RunningGeneration : IDisposable
         total = new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
         wait = new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
         model = CancellationTokenSource.CreateLinkedTokenSource(stop.Token, total.Token, wait.Token);
+        // A refused publish means another process took the message over: stop without writing.
+        output.OnFenced = () => Stop(StopReason.Lost);
     }
 
     /// <summary>What to generate.</summary>

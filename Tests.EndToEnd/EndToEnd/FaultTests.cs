@@ -105,7 +105,7 @@ public class FaultTests(StackFixture stack)
     }
 
     [Fact]
-    public async Task Killing_every_api_replica_mid_generation_fails_the_message_once_an_api_is_back()
+    public async Task Killing_every_api_replica_mid_generation_continues_the_message_once_an_api_is_back()
     {
         var (conversationId, channel) = await stack.CreateConversationAsync();
         await using var client = await HubStreamClient.StartAsync(stack.Session, channel);
@@ -128,13 +128,15 @@ public class FaultTests(StackFixture stack)
             }
         }
 
-        await client.Transcript.WaitUntilAsync(t => t.Terminal(messageId) is not null, ReplyTimeout, "message.failed after the Api restarts");
+        // A restarted replica takes the reply over and continues it from where it stopped (message.resumed).
+        await client.Transcript.WaitUntilAsync(t => t.Terminal(messageId) is not null, ReplyTimeout, "message.completed after the Api restarts");
         var terminal = client.Transcript.Terminal(messageId)!;
-        Assert.Equal(ChannelEventTypes.MessageFailed, terminal.Type);
-        Assert.Equal("generation_lost", terminal.Data!.Value.GetProperty("code").GetString());
+        Assert.Equal(ChannelEventTypes.MessageCompleted, terminal.Type);
         var stored = await stack.ReadStoredMessageAsync(messageId);
-        Assert.Equal("failed", stored.Status);
-        Assert.Equal("generation_lost", stored.ErrorCode);
+        Assert.Equal("completed", stored.Status);
+        Assert.Equal(stored.Content, terminal.Data!.Value.GetProperty("text").GetString());
+        Assert.Equal(stored.Content, client.Transcript.Text(messageId));
+        AssertExactlyOnce(client.Transcript);
 
         // The restarted Api serves new messages normally.
         var next = await stack.PostMessageAsync(conversationId, "Are you back?");

@@ -54,9 +54,6 @@ public sealed class StackFixture : IAsyncLifetime
             .WithEnvironment("SimulatedModel__TimeToFirstToken", "00:00:00.200")
             .WithEnvironment("SimulatedModel__MinTokens", "180")
             .WithEnvironment("SimulatedModel__MaxTokens", "260")
-            // A killed Api's generations are failed quickly once an Api is back.
-            .WithEnvironment("Generation__LeaseDuration", "00:00:03")
-            .WithEnvironment("Generation__SweepInterval", "00:00:01")
             // The suite posts as one user much faster than a person: the limits have their own tests.
             .WithEnvironment("Limits__PostsPerMinute", "100000")
             .WithEnvironment("Limits__MaxConcurrentGenerations", "1000");

@@ -15,7 +15,7 @@ public sealed class BrowserEventSourceClient : IAsyncDisposable
 {
     private static readonly string[] EventTypes =
     [
-        "subscribed", "resubscribe", "reconnecting", "presence", "delta", "message.started", "message.queued",
+        "subscribed", "resubscribe", "reconnecting", "presence", "delta", "message.started", "message.queued", "message.resumed",
         "message.completed", "message.failed", "message.cancelled",
     ];
 

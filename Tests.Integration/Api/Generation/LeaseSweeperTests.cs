@@ -1,14 +1,13 @@
 using AiStreaming.Api.Generation;
 using AiStreaming.Channels;
 using AiStreaming.Tests.Infrastructure;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 
 namespace AiStreaming.Tests.Api.Generation;
 
 /// <summary>
-/// The lease sweeper: a streaming reply whose owner stopped renewing its lease (the owner died) ends <c>failed</c>
-/// with <c>generation_lost</c>, and its owner, if it still runs, can no longer write it.
+/// The lease sweeper: a streaming reply whose owner stopped renewing its lease (the owner died) and whose channel
+/// holds no history of it ends <c>failed</c> with <c>generation_lost</c> and its checkpoint (takeovers of replies that
+/// can continue, and the fencing of their owners: TakeoverTests).
 /// </summary>
 [Collection(ServersCollection.Name)]
 public class LeaseSweeperTests(ServersFixture servers)
@@ -32,7 +31,7 @@ public class LeaseSweeperTests(ServersFixture servers)
 
         Assert.Equal(MessageStatus.Failed, message.Status);
         Assert.Equal(FailureCodes.GenerationLost, message.Error?.Code);
-        Assert.Equal(LeaseSweeper.LostMessage, message.Error?.Message);
+        Assert.Equal(GenerationTakeover.LostMessage, message.Error?.Message);
         Assert.Equal("partial text", message.Content);
         Assert.NotNull(message.CompletedAt);
         Assert.Equal(0L, await servers.ScalarAsync<long>(
@@ -43,7 +42,7 @@ public class LeaseSweeperTests(ServersFixture servers)
         Assert.Equal($"conv:{expired:D}", failed.Channel);
         Assert.Equal(1, failed.Offset);
         Assert.Equal(FailureCodes.GenerationLost, failed.DataString("code"));
-        Assert.Equal(LeaseSweeper.LostMessage, failed.DataString("message"));
+        Assert.Equal(GenerationTakeover.LostMessage, failed.DataString("message"));
         Assert.Equal("partial text", failed.DataString("text"));
         await Eventually.UntilAsync(
             async () => await servers.ScalarAsync<long>(
@@ -71,35 +70,6 @@ public class LeaseSweeperTests(ServersFixture servers)
         Assert.Equal(FailureCodes.GenerationLost, message.Error?.Code);
         Assert.Equal("left behind", message.Content);
         Assert.Equal(ChannelEventTypes.MessageFailed, Assert.Single(await servers.WaitForTerminalEventAsync(conversation, messageId)).Type);
-    }
-
-    [Fact]
-    public async Task A_generation_whose_lease_was_swept_can_no_longer_end_the_message()
-    {
-        // Long lease and checkpoint interval, so the running generation does not renew its lease during the test.
-        await using var api = new ApiFactory(servers, ApiFactory.Slow(
-            2,
-            ("Generation:LeaseDuration", "00:01:00"),
-            ("Generation:CheckpointInterval", "00:00:30"),
-            ("Generation:SweepInterval", "01:00:00")));
-        var http = api.CreateClient();
-        var runner = api.Services.GetRequiredService<GenerationRegistry>();
-        var sweeper = api.Services.GetServices<IHostedService>().OfType<LeaseSweeper>().Single();
-        var id = await http.CreateConversationAsync();
-        var accepted = await http.PostAcceptedAsync(id, "Run while your lease is taken away");
-        await servers.WaitForDeltasAsync(id, accepted.MessageId, 2);
-
-        // As if this instance had stalled past its lease: another sweeper takes the message over.
-        await servers.ExecuteAsync("UPDATE messages SET lease_expires_at = now() - interval '1 second' WHERE id = @id", ("id", accepted.MessageId));
-        Assert.True(await sweeper.SweepAsync(CancellationToken.None) >= 1);
-        await Eventually.UntilAsync(() => !runner.IsRunning(accepted.MessageId), ApiTestExtensions.Patience, "the generation to end");
-
-        var message = await http.GetMessageAsync(id, accepted.MessageId);
-        Assert.Equal(MessageStatus.Failed, message.Status);
-        Assert.Equal(FailureCodes.GenerationLost, message.Error?.Code);
-        var terminal = Assert.Single(await servers.ReadChannelAsync(id), e => e.MessageId == accepted.MessageId && ChannelEventTypes.IsTerminal(e.Type));
-        Assert.Equal(ChannelEventTypes.MessageFailed, terminal.Type);
-        Assert.Equal(1L, await servers.ScalarAsync<long>("SELECT count(*) FROM outbox WHERE message_id = @id", ("id", accepted.MessageId)));
     }
 
     private async Task<Guid> InsertStreamingReplyAsync(Guid conversationId, string content, string leaseExpiresAt)

@@ -20,6 +20,11 @@ export function applyEvent(event) {
     case 'message.started':
       started(event, data);
       break;
+    case 'message.resumed':
+      // Another Api replica took the reply over: the text so far stays, the deltas that follow continue it.
+      setStreaming(event.messageId);
+      announce('Reply resumed.');
+      break;
     case 'delta': {
       const message = view.messages.get(event.messageId)
         ?? upsertMessage({ id: event.messageId, role: 'assistant', status: 'streaming' });

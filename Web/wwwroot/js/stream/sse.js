@@ -6,7 +6,7 @@
 /** The frame types the streamer sends (EventSource dispatches a named event only to listeners of its name). */
 const FRAME_TYPES = [
   'subscribed', 'reconnecting', 'resubscribe',
-  'message.started', 'message.queued', 'delta', 'message.completed', 'message.failed', 'message.cancelled',
+  'message.started', 'message.queued', 'message.resumed', 'delta', 'message.completed', 'message.failed', 'message.cancelled',
   'presence', 'presence.join', 'presence.leave',
 ];
 

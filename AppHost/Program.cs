@@ -8,9 +8,10 @@ var builder = DistributedApplication.CreateBuilder(args);
 IResourceBuilder<IResourceWithConnectionString> redis = builder.ExecutionContext.IsPublishMode
     ? builder.AddRedis("redis")
     : builder.AddRedisServer("redis");
-IResourceBuilder<IResourceWithConnectionString> messages = builder.ExecutionContext.IsPublishMode
+var localPostgres = builder.ExecutionContext.IsPublishMode ? null : builder.AddPostgresServer("postgres");
+IResourceBuilder<IResourceWithConnectionString> messages = localPostgres is null
     ? builder.AddPostgres("postgres").AddDatabase("messages")
-    : builder.AddPostgresServer("postgres").AddDatabase("messages");
+    : localPostgres.AddDatabase("messages");
 
 // The HMAC key shared by Web (user tokens), the Api (subscription tokens) and the streamers (verifies both). Generated on
 // first run and kept in the AppHost's user secrets (Parameters:auth-signing-key); set it there to choose one.
@@ -45,14 +46,45 @@ var streamer = builder.AddProject<Projects.Streamer>("streamer")
     .WithHttpHealthCheck("/health")
     .WaitFor(redis);
 
-builder.AddProject<Projects.Web>("web")
+var web = builder.AddProject<Projects.Web>("web")
     .WithReference(api)
     .WithReference(streamer)
+    .WithReference(redis) // the shared Data Protection key ring and signed-out sessions
     .WithEnvironment("Auth__SigningKey", signingKey)
+    .WithReplicas(2)
     .WithHttpHealthCheck("/health")
     .WaitFor(api)
     .WaitFor(streamer)
+    .WaitFor(redis)
     .WithExternalHttpEndpoints()
     .WithUrlPrintedWhenReady();
+
+if (localPostgres is not null)
+{
+    // Run mode signs in against a development OpenID Connect provider of our own (Identity/, OpenIddict) with its data in
+    // an `identity` database; Web is its one client, with a secret generated per run.
+    var clientSecret = builder.AddParameter("web-client-secret", new GenerateParameterDefault { MinLength = 32, Special = false }, secret: true);
+    var identityDatabase = localPostgres.AddDatabase("identity");
+    var identity = builder.AddProject<Projects.Identity>("identity")
+        .WithReference(identityDatabase)
+        .WithEnvironment("Identity__Clients__0__ClientId", "web")
+        .WithEnvironment("Identity__Clients__0__ClientSecret", clientSecret)
+        .WithEnvironment("Identity__Clients__0__RedirectUris__0", ReferenceExpression.Create($"{web.GetEndpoint("http")}/signin-oidc"))
+        .WithEnvironment("Identity__Clients__0__PostLogoutRedirectUris__0", ReferenceExpression.Create($"{web.GetEndpoint("http")}/signout-callback-oidc"))
+        .WithHttpHealthCheck("/health")
+        .WaitFor(identityDatabase);
+    web.WithEnvironment("Oidc__Authority", identity.GetEndpoint("http"))
+        .WithEnvironment("Oidc__ClientId", "web")
+        .WithEnvironment("Oidc__ClientSecret", clientSecret)
+        .WaitFor(identity);
+}
+else
+{
+    // Deployed, Web signs in against Microsoft Entra ID (Oidc__Provider=EntraId) or any OIDC authority (Generic).
+    web.WithEnvironment("Oidc__Provider", builder.AddParameter("oidc-provider", "EntraId"))
+        .WithEnvironment("Oidc__Authority", builder.AddParameter("oidc-authority"))
+        .WithEnvironment("Oidc__ClientId", builder.AddParameter("oidc-client-id"))
+        .WithEnvironment("Oidc__ClientSecret", builder.AddParameter("oidc-client-secret", secret: true));
+}
 
 builder.Build().Run();

@@ -62,9 +62,9 @@ var web = builder.AddProject<Projects.Web>("web")
 if (localPostgres is not null)
 {
     // Run mode signs in against a development OpenID Connect provider of our own (Identity/, OpenIddict) with its data in
-    // an `identity` database; Web is its one client, with a secret generated per run.
+    // an `identitydb` database; Web is its one client, with a secret generated per run.
     var clientSecret = builder.AddParameter("web-client-secret", new GenerateParameterDefault { MinLength = 32, Special = false }, secret: true);
-    var identityDatabase = localPostgres.AddDatabase("identity");
+    var identityDatabase = localPostgres.AddDatabase("identitydb");
     var identity = builder.AddProject<Projects.Identity>("identity")
         .WithReference(identityDatabase)
         .WithEnvironment("Identity__Clients__0__ClientId", "web")

@@ -5,7 +5,7 @@ using AiStreaming.Identity.Users;
 var builder = WebApplication.CreateBuilder(args);
 
 builder.AddServiceDefaults();
-builder.AddIdentityData();       // PostgreSQL "identity" database: OpenIddict's stores and the development users
+builder.AddIdentityData();       // PostgreSQL "identitydb" database: OpenIddict's stores and the development users
 builder.AddDevelopmentUsers();   // seeded users, optional registration, the login cookie
 builder.AddAuthorizationServer(); // OpenIddict: authorization code + PKCE, end session, seeded clients
 builder.Services.AddRazorPages();

@@ -5,8 +5,8 @@ namespace AiStreaming.Identity.Data;
 /// <summary>Registers the <c>identity</c> database and creates its schema before the provider serves anything.</summary>
 public static class IdentityDataExtensions
 {
-    /// <summary>Aspire connection name of the database (<c>ConnectionStrings:identity</c>).</summary>
-    public const string ConnectionName = "identity";
+    /// <summary>Aspire connection name of the database (<c>ConnectionStrings:identitydb</c>).</summary>
+    public const string ConnectionName = "identitydb";
 
     /// <summary>
     /// Adds <see cref="IdentityDbContext"/> on PostgreSQL through Aspire's <c>AddNpgsqlDbContext</c> (pooling, health

@@ -4,7 +4,7 @@ using Microsoft.EntityFrameworkCore;
 namespace AiStreaming.Identity.Data;
 
 /// <summary>
-/// The <c>identity</c> database: OpenIddict's applications, authorizations, scopes and tokens
+/// The <c>identitydb</c> database: OpenIddict's applications, authorizations, scopes and tokens
 /// (<c>UseOpenIddict()</c>) and the development users (<see cref="DevelopmentUser"/>).
 /// </summary>
 /// <param name="options">Npgsql options from Aspire's <c>AddNpgsqlDbContext</c>.</param>

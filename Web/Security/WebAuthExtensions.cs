@@ -53,6 +53,16 @@ public static partial class WebAuthExtensions
         builder.Services.AddOptions<OidcOptions>().BindConfiguration(OidcOptions.SectionName)
             .Configure(o => o.AllowHttpAuthority = development)
             .ValidateDataAnnotations().ValidateOnStart();
+        // Signing out posts a form whose answer redirects to the authority's end-session endpoint: browsers hold form
+        // redirects to the CSP's form-action too, so the authority's origin joins 'self' there.
+        builder.Services.AddOptions<WebSecurityOptions>().PostConfigure<IOptions<OidcOptions>>((security, oidc) =>
+        {
+            if (Uri.TryCreate(oidc.Value.Authority, UriKind.Absolute, out var authority))
+            {
+                security.ContentSecurityPolicy = security.ContentSecurityPolicy.Replace(
+                    "form-action 'self'", $"form-action 'self' {authority.GetLeftPart(UriPartial.Authority)}", StringComparison.Ordinal);
+            }
+        });
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton(sp => new UserTokens(sp.GetRequiredService<IOptions<AuthOptions>>().Value, sp.GetRequiredService<TimeProvider>()));
 

@@ -30,7 +30,7 @@ public partial class WebProxyLogTests(StackFixture stack)
             var cut = lines.FindIndex(l => l.Contains(path, StringComparison.Ordinal) && l.Contains("ended by its destination", StringComparison.Ordinal));
             Assert.True(cut > 0, string.Join("\n", lines.TakeLast(40)));
             Assert.Single(lines, l => l.Contains(path, StringComparison.Ordinal) && l.Contains("ended by its destination", StringComparison.Ordinal));
-            Assert.Contains("info: AiStreaming.Web.Proxy", lines[cut - 1], StringComparison.Ordinal);
+            Assert.Contains("info: AiStreaming.Web.Proxy", AnsiColor().Replace(lines[cut - 1], ""), StringComparison.Ordinal);
             var since = lines.Where(l => TimestampOf(l) is { } at && at >= killedAt.AddSeconds(-1)).ToList();
             Assert.DoesNotContain(since, l => StackFrame().IsMatch(l));
         }
@@ -53,6 +53,9 @@ public partial class WebProxyLogTests(StackFixture stack)
     // Resource log lines start with their ISO 8601 UTC timestamp.
     private static DateTime? TimestampOf(string line) =>
         line.IndexOf(' ') is > 0 and var space && DateTime.TryParse(line[..space], null, System.Globalization.DateTimeStyles.AdjustToUniversal, out var at) ? at : null;
+
+    [GeneratedRegex(@"\x1b\[[0-9;]*m")]
+    private static partial Regex AnsiColor();
 
     [GeneratedRegex(@"\s{2,}at [\w.<>`]+\.[\w<>`|]+\(")]
     private static partial Regex StackFrame();

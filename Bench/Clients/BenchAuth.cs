@@ -55,7 +55,8 @@ internal static class BenchAuth
     {
         var cookies = new System.Net.CookieContainer();
         using var http = new HttpClient(new SocketsHttpHandler { CookieContainer = cookies, AllowAutoRedirect = false });
-        var url = new Uri(web, "/account/signin");
+        // Through "localhost", the host of the redirect URI the AppHost registers at the provider.
+        var url = new UriBuilder(web) { Host = "localhost", Path = "/account/signin" }.Uri;
         for (var hop = 0; hop < 12; hop++)
         {
             using var response = await http.GetAsync(url, cancellationToken);
@@ -81,6 +82,11 @@ internal static class BenchAuth
             }
             if (url.AbsolutePath == "/signin-oidc")
             {
+                // The bench's clients call Web at 127.0.0.1: give them the cookies that came for "localhost".
+                foreach (System.Net.Cookie cookie in cookies.GetCookies(url))
+                {
+                    cookies.Add(new System.Net.Cookie(cookie.Name, cookie.Value, "/", web.Host));
+                }
                 WebCookies = cookies;
                 return;
             }

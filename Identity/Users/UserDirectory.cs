@@ -15,9 +15,12 @@ public sealed class UserDirectory(IdentityDbContext db, IPasswordHasher<Developm
     /// <summary>The user named <paramref name="userName"/> when <paramref name="password"/> is theirs, else null.</summary>
     public async Task<DevelopmentUser?> SignInAsync(string userName, string password, CancellationToken cancellationToken)
     {
-        var user = await db.Users.SingleOrDefaultAsync(u => u.Id == DevelopmentUser.SubjectOf(userName), cancellationToken);
-        return user is not null && hasher.VerifyHashedPassword(user, user.PasswordHash, password) != PasswordVerificationResult.Failed ? user : null;
+        var user = await db.Users.AsNoTracking().SingleOrDefaultAsync(u => u.Id == DevelopmentUser.SubjectOf(userName), cancellationToken);
+        return user is null ? null : Verify(user, password);
     }
+
+    private DevelopmentUser? Verify(DevelopmentUser user, string password) =>
+        hasher.VerifyHashedPassword(user, user.PasswordHash, password) != PasswordVerificationResult.Failed ? user : null;
 
     /// <summary>
     /// Registration (when <see cref="DevelopmentUserOptions.AllowRegistration"/>): creates the user when the name is
@@ -29,9 +32,10 @@ public sealed class UserDirectory(IdentityDbContext db, IPasswordHasher<Developm
         {
             return null;
         }
-        if (await SignInAsync(userName, password, cancellationToken) is { } existing)
+        var existing = await db.Users.AsNoTracking().SingleOrDefaultAsync(u => u.Id == DevelopmentUser.SubjectOf(userName), cancellationToken);
+        if (existing is not null)
         {
-            return existing;
+            return Verify(existing, password);
         }
         var user = New(userName);
         user.PasswordHash = hasher.HashPassword(user, password);
@@ -43,7 +47,10 @@ public sealed class UserDirectory(IdentityDbContext db, IPasswordHasher<Developm
         }
         catch (DbUpdateException ex) when (ex.InnerException is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation })
         {
-            return null; // the name is taken and the password was not its own
+            // Registered at the same moment by another request: sign in only with that user's password.
+            db.Entry(user).State = EntityState.Detached;
+            var raced = await db.Users.AsNoTracking().SingleAsync(u => u.Id == user.Id, cancellationToken);
+            return Verify(raced, password);
         }
     }
 

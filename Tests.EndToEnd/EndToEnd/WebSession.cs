@@ -35,8 +35,11 @@ public sealed partial class WebSession : IDisposable
     /// <summary>HTTP client with the session's cookies.</summary>
     public HttpClient Http { get; }
 
-    /// <summary>The password every test user has at the development provider (the login page's "Create account" makes the user).</summary>
-    public const string Password = "e2e-Pass123$";
+    /// <summary>
+    /// The password every test user has at the development provider: the seeded users' (<c>alice</c>, <c>bob</c>), and
+    /// that of every other name, which the login page's "Create account" makes on first use.
+    /// </summary>
+    public const string Password = "Pass123$";
 
     /// <summary>
     /// Signs in as <paramref name="name"/> through OpenID Connect, as a browser would: <c>GET /account/signin</c> on

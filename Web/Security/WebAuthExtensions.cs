@@ -5,7 +5,6 @@ using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Authentication.OpenIdConnect;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.DataProtection.KeyManagement;
-using Microsoft.AspNetCore.DataProtection.StackExchangeRedis;
 using Microsoft.Extensions.Options;
 using Microsoft.Identity.Web;
 using StackExchange.Redis;
@@ -69,7 +68,8 @@ public static partial class WebAuthExtensions
         builder.AddRedisClient(RedisConnectionName, RedisMultiplexerDefaults.ConfigureSettings, RedisMultiplexerDefaults.Apply);
         builder.Services.AddDataProtection().SetApplicationName("AiStreaming.Web");
         builder.Services.AddOptions<KeyManagementOptions>().Configure<IConnectionMultiplexer>((options, redis) =>
-            options.XmlRepository = new RedisXmlRepository(() => redis.GetDatabase(), KeyRingKey));
+            options.XmlRepository = new SharedKeyRing(() => redis.GetDatabase()));
+        builder.Services.AddHostedService<SharedKeyRing.StartupLoad>();
         builder.Services.AddSingleton<SessionRevocation>();
 
         var oidc = builder.Configuration.GetSection(OidcOptions.SectionName).Get<OidcOptions>() ?? new OidcOptions();

@@ -69,7 +69,6 @@ public static partial class WebAuthExtensions
         builder.Services.AddDataProtection().SetApplicationName("AiStreaming.Web");
         builder.Services.AddOptions<KeyManagementOptions>().Configure<IConnectionMultiplexer>((options, redis) =>
             options.XmlRepository = new SharedKeyRing(() => redis.GetDatabase()));
-        builder.Services.AddHostedService<SharedKeyRing.StartupLoad>();
         builder.Services.AddSingleton<SessionRevocation>();
 
         var oidc = builder.Configuration.GetSection(OidcOptions.SectionName).Get<OidcOptions>() ?? new OidcOptions();

@@ -1,3 +1,4 @@
+using AiStreaming.AppHost;
 using AiStreaming.AppHost.LocalServers;
 
 var builder = DistributedApplication.CreateBuilder(args);
@@ -8,9 +9,10 @@ var builder = DistributedApplication.CreateBuilder(args);
 IResourceBuilder<IResourceWithConnectionString> redis = builder.ExecutionContext.IsPublishMode
     ? builder.AddRedis("redis")
     : builder.AddRedisServer("redis");
-IResourceBuilder<IResourceWithConnectionString> messages = builder.ExecutionContext.IsPublishMode
+var localPostgres = builder.ExecutionContext.IsPublishMode ? null : builder.AddPostgresServer("postgres");
+IResourceBuilder<IResourceWithConnectionString> messages = localPostgres is null
     ? builder.AddPostgres("postgres").AddDatabase("messages")
-    : builder.AddPostgresServer("postgres").AddDatabase("messages");
+    : localPostgres.AddDatabase("messages");
 
 // The HMAC key shared by Web (user tokens), the Api (subscription tokens) and the streamers (verifies both). Generated on
 // first run and kept in the AppHost's user secrets (Parameters:auth-signing-key); set it there to choose one.
@@ -45,15 +47,20 @@ var streamer = builder.AddProject<Projects.Streamer>("streamer")
     .WithHttpHealthCheck("/health")
     .WaitFor(redis);
 
-builder.AddProject<Projects.Web>("web")
-    .WithReference(redis)
+var web = builder.AddProject<Projects.Web>("web")
     .WithReference(api)
     .WithReference(streamer)
+    .WithReference(redis) // the shared Data Protection key ring and signed-out sessions
     .WithEnvironment("Auth__SigningKey", signingKey)
+    .WithReplicas(2)
     .WithHttpHealthCheck("/health")
     .WaitFor(api)
     .WaitFor(streamer)
+    .WaitFor(redis)
     .WithExternalHttpEndpoints()
     .WithUrlPrintedWhenReady();
+
+// Sign-in: a development OpenID Connect provider of ours in run mode, Entra ID or any authority when deployed (SignIn.cs).
+web.WithSignIn(localPostgres);
 
 builder.RunServicesUnprivileged().Build().Run();

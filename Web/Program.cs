@@ -9,7 +9,7 @@ builder.WebHost.UseStaticWebAssets();
 
 builder.AddServiceDefaults();
 builder.Services.AddRazorPages(options => options.Conventions.AddPageRoute("/Index", "c/{id:guid}"));
-builder.AddWebAuth();            // cookie sign-in, user tokens for the services
+builder.AddWebAuth();            // OpenID Connect sign-in, shared key ring, revocable cookie, user tokens for the services
 builder.AddBrowserProtection();  // security headers, Origin and CSRF checks
 builder.AddStreamingProxy();
 
@@ -21,6 +21,7 @@ app.UseAuthorization();
 app.MapDefaultEndpoints();
 app.MapStaticAssets();
 app.MapRazorPages().WithStaticAssets();
+app.MapSignIn();
 app.MapStreamingProxy();
 
 app.Run();

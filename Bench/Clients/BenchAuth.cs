@@ -46,31 +46,53 @@ internal static class BenchAuth
     public static System.Net.CookieContainer? WebCookies { get; private set; }
 
     /// <summary>
-    /// Signs in to Web's development sign-in as <c>bench</c> (user id <see cref="UserId"/>): GET the form for its
-    /// antiforgery token, POST it, keep the cookie.
+    /// Signs in to Web as <c>bench</c> (user id <see cref="UserId"/>) through OpenID Connect at the AppHost's development
+    /// provider: follows Web's <c>/account/signin</c> redirects to the provider's login form, posts it ("Create account",
+    /// which signs in an existing name with its password), and follows the redirects back to Web, keeping the cookie.
     /// </summary>
-    /// <exception cref="InvalidOperationException">The form or the sign-in answered unexpectedly.</exception>
+    /// <exception cref="InvalidOperationException">A step answered unexpectedly.</exception>
     public static async Task SignInToWebAsync(Uri web, CancellationToken cancellationToken)
     {
         var cookies = new System.Net.CookieContainer();
-        using var http = new HttpClient(new SocketsHttpHandler { CookieContainer = cookies, AllowAutoRedirect = false }) { BaseAddress = web };
-        var form = await http.GetStringAsync("/account/signin", cancellationToken);
-        var match = System.Text.RegularExpressions.Regex.Match(form, "name=\"__RequestVerificationToken\" type=\"hidden\" value=\"([^\"]+)\"");
-        if (!match.Success)
+        using var http = new HttpClient(new SocketsHttpHandler { CookieContainer = cookies, AllowAutoRedirect = false });
+        // Through "localhost", the host of the redirect URI the AppHost registers at the provider.
+        var url = new UriBuilder(web) { Host = "localhost", Path = "/account/signin" }.Uri;
+        for (var hop = 0; hop < 12; hop++)
         {
-            throw new InvalidOperationException("Web's sign-in form has no antiforgery token.");
+            using var response = await http.GetAsync(url, cancellationToken);
+            if (response.StatusCode == System.Net.HttpStatusCode.OK && url.AbsolutePath == "/account/login")
+            {
+                var form = await response.Content.ReadAsStringAsync(cancellationToken);
+                string Field(string pattern) => System.Net.WebUtility.HtmlDecode(System.Text.RegularExpressions.Regex.Match(form, pattern).Groups[1].Value);
+                using var posted = await http.PostAsync(new Uri(url, "/account/login?handler=Register"), new FormUrlEncodedContent(new Dictionary<string, string>
+                {
+                    ["UserName"] = "bench",
+                    ["Password"] = "bench-Pass123$",
+                    ["ReturnUrl"] = Field("type=\"hidden\" name=\"ReturnUrl\" value=\"([^\"]*)\""),
+                    ["__RequestVerificationToken"] = Field("name=\"__RequestVerificationToken\" type=\"hidden\" value=\"([^\"]+)\""),
+                }), cancellationToken);
+                url = posted.StatusCode == System.Net.HttpStatusCode.Redirect
+                    ? new Uri(url, posted.Headers.Location!)
+                    : throw new InvalidOperationException($"The provider's login form answered {(int)posted.StatusCode}.");
+                continue;
+            }
+            if (response.StatusCode != System.Net.HttpStatusCode.Redirect)
+            {
+                throw new InvalidOperationException($"GET {url.AbsolutePath} answered {(int)response.StatusCode} during sign-in.");
+            }
+            if (url.AbsolutePath == "/signin-oidc")
+            {
+                // The bench's clients call Web at 127.0.0.1: give them the cookies that came for "localhost".
+                foreach (System.Net.Cookie cookie in cookies.GetCookies(url))
+                {
+                    cookies.Add(new System.Net.Cookie(cookie.Name, cookie.Value, "/", web.Host));
+                }
+                WebCookies = cookies;
+                return;
+            }
+            url = new Uri(url, response.Headers.Location!);
         }
-        using var response = await http.PostAsync("/account/signin", new FormUrlEncodedContent(new Dictionary<string, string>
-        {
-            ["Name"] = "bench",
-            ["ReturnUrl"] = "/",
-            ["__RequestVerificationToken"] = System.Net.WebUtility.HtmlDecode(match.Groups[1].Value),
-        }), cancellationToken);
-        if (response.StatusCode != System.Net.HttpStatusCode.Redirect)
-        {
-            throw new InvalidOperationException($"Web's sign-in answered {(int)response.StatusCode}.");
-        }
-        WebCookies = cookies;
+        throw new InvalidOperationException("Sign-in did not come back to Web.");
     }
 
     /// <summary>The bearer token for the Api and the hub.</summary>

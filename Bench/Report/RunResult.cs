@@ -103,14 +103,14 @@ public sealed class RunResult
 
     /// <summary>Fills <see cref="Processes"/> and <see cref="CpuSecondsPer1kTokens"/> from stopped probes.</summary>
     /// <param name="probes">Probes stopped at the window end.</param>
-    /// <param name="excluded">Process names left out of the sum (reported anyway), e.g. <c>web</c>.</param>
+    /// <param name="excluded">Process names left out of the sum (reported anyway), e.g. <c>web</c> (also every <c>web#i</c>).</param>
     public void SetProcesses(IEnumerable<ProcessProbe> probes, params string[] excluded)
     {
         var k = DeliveredTokens / 1000.0;
         foreach (var p in probes)
         {
             Processes.Add(new ProcessRow(p.Name, p.Pid, p.CpuSeconds, k > 0 ? p.CpuSeconds / k : 0, p.RssKb / 1024.0, p.PeakRssKb / 1024.0,
-                excluded.Contains(p.Name) ? "excluded" : "summed"));
+                excluded.Contains(p.Name.Split('#')[0]) ? "excluded" : "summed"));
         }
         var summed = Processes.Where(p => p.InSum == "summed").ToList();
         CpuSecondsPer1kTokens = summed.Sum(p => p.CpuSecondsPer1kTokens);

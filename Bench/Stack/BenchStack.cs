@@ -20,11 +20,13 @@ public sealed class BenchStack : IAsyncDisposable
     private static readonly TimeSpan HealthyTimeout = TimeSpan.FromSeconds(180);
 
     private readonly string _dataDirectory;
+    private readonly IReadOnlyList<string> _webIds;
 
-    private BenchStack(DistributedApplication app, string dataDirectory, IReadOnlyList<string> apiIds, IReadOnlyList<string> streamerIds)
+    private BenchStack(DistributedApplication app, string dataDirectory, IReadOnlyList<string> apiIds, IReadOnlyList<string> streamerIds, IReadOnlyList<string> webIds)
     {
         App = app;
         _dataDirectory = dataDirectory;
+        _webIds = webIds;
         ApiIds = apiIds;
         StreamerIds = streamerIds;
         StreamerUris = [.. streamerIds.Select(ReplicaUri)];
@@ -85,7 +87,8 @@ public sealed class BenchStack : IAsyncDisposable
             .WithEnvironment("Logging__LogLevel__Default", "Warning");
         var streamer = builder.CreateResourceBuilder<ProjectResource>("streamer").WithEnvironment("Logging__LogLevel__Default", "Warning");
         var web = builder.CreateResourceBuilder<ProjectResource>("web").WithEnvironment("Logging__LogLevel__Default", "Warning");
-        foreach (var project in new[] { api, streamer, web })
+        var identity = builder.CreateResourceBuilder<ProjectResource>("identity").WithEnvironment("Logging__LogLevel__Default", "Warning");
+        foreach (var project in new[] { api, streamer, web, identity })
         {
             // The testing builder runs no dashboard yet points OTLP at one: each service would keep retrying its exports
             // to nobody, CPU the bench would charge to the delivery path. No endpoint: no exporter.
@@ -124,7 +127,7 @@ public sealed class BenchStack : IAsyncDisposable
                 throw new TimeoutException($"The stack was not healthy within {HealthyTimeout.TotalSeconds:0} s: "
                     + await DescribeAsync(app, apiIds.Concat(streamerIds).Concat(webIds)));
             }
-            var stack = new BenchStack(app, dataDirectory, apiIds, streamerIds);
+            var stack = new BenchStack(app, dataDirectory, apiIds, streamerIds, webIds);
             if (options.ThroughWeb)
             {
                 // Web replaces any bearer a client sends with the signed-in user's: sign in as the bench user.
@@ -151,7 +154,7 @@ public sealed class BenchStack : IAsyncDisposable
     public int StreamerProcessId(int replica) =>
         ServerProcessId(StreamerIds[replica]) ?? throw new InvalidOperationException($"{StreamerIds[replica]} is not running.");
 
-    /// <summary>Probes for every server process (trees): api#i, streamer#i, web, redis, postgres.</summary>
+    /// <summary>Probes for every server process (trees): api#i, streamer#i, redis, postgres, web#i.</summary>
     /// <exception cref="InvalidOperationException">A process is not running.</exception>
     public List<ProcessProbe> Probes()
     {
@@ -166,7 +169,10 @@ public sealed class BenchStack : IAsyncDisposable
         }
         probes.Add(Probe("redis", SingleId("redis")));
         probes.Add(Probe("postgres", SingleId("postgres")));
-        probes.Add(Probe("web", SingleId("web")));
+        for (var i = 0; i < _webIds.Count; i++)
+        {
+            probes.Add(Probe(_webIds.Count == 1 ? "web" : $"web#{i}", _webIds[i]));
+        }
         return probes;
     }
 

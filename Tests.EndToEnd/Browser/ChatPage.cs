@@ -15,14 +15,18 @@ internal static partial class ChatPage
     /// <summary>How long an assertion waits for the page: replies take seconds on a busy 2-core machine.</summary>
     public const float Timeout = 60_000;
 
-    /// <summary>A browser context signed in through the development sign-in page as <paramref name="name"/>.</summary>
+    /// <summary>
+    /// A browser context signed in as <paramref name="name"/> through the development provider's login page (OpenID
+    /// Connect): "Create account" makes the user the first time and signs in with its password afterwards.
+    /// </summary>
     public static async Task<IBrowserContext> SignedInContextAsync(IBrowser browser, Uri web, string name)
     {
         var context = await browser.NewContextAsync();
         var page = await context.NewPageAsync();
-        await page.GotoAsync(web.ToString()); // redirected to the sign-in page
-        await page.GetByTestId("signin-name").FillAsync(name);
-        await page.GetByTestId("signin-submit").ClickAsync();
+        await page.GotoAsync(web.ToString()); // redirected to the provider's login page
+        await page.GetByTestId("login-username").FillAsync(name);
+        await page.GetByTestId("login-password").FillAsync(WebSession.Password);
+        await page.GetByTestId("login-register").ClickAsync();
         await Assertions.Expect(page.GetByTestId("user-name")).ToHaveTextAsync(name, new() { Timeout = Timeout });
         await page.CloseAsync();
         return context;

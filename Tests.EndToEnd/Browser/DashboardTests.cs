@@ -46,7 +46,8 @@ public class DashboardTests(DashboardStackFixture stack, BrowserFixture browser,
         await ExpectRunningAsync(page, ResourceName("Executable", "postgres"), 1);
         await ExpectRunningAsync(page, ResourceName("Project", "api-[a-z0-9]+"), 2);
         await ExpectRunningAsync(page, ResourceName("Project", "streamer-[a-z0-9]+"), 2);
-        await ExpectRunningAsync(page, ResourceName("Project", "web"), 1);
+        await ExpectRunningAsync(page, ResourceName("Project", "web-[a-z0-9]+"), 2);
+        await ExpectRunningAsync(page, ResourceName("Project", "identity"), 1);
 
         // One reply, posted and watched in the chat page: the streamer's delivery span exists only for a reply delivered.
         await using var chat = await SignedInContextAsync(browser.Browser, stack.WebUri, "dashboard");
@@ -77,7 +78,7 @@ public class DashboardTests(DashboardStackFixture stack, BrowserFixture browser,
         if (Environment.GetEnvironmentVariable(ScreenshotVariable) is { Length: > 0 } path)
         {
             await page.GotoAsync(stack.DashboardUrl.ToString());
-            await ExpectRunningAsync(page, ResourceName("Project", "web"), 1);
+            await ExpectRunningAsync(page, ResourceName("Project", "web-[a-z0-9]+"), 2);
             await page.ScreenshotAsync(new() { Path = path });
         }
     }

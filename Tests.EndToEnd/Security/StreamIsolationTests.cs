@@ -279,12 +279,14 @@ public class StreamIsolationTests(StackFixture stack)
 
     private async Task<HubConnection> ConnectThroughWebAsync(WebSession session)
     {
+        // Through one Web replica directly: a negotiate and its WebSocket must meet the same replica, and Aspire's proxy
+        // in front of Web's two has no affinity. Cookies ignore ports, so the session's cookie header is valid there.
+        var web = stack.App.ReplicaUri((await stack.App.ReplicaIdsAsync("web"))[0]);
         var connection = new HubConnectionBuilder()
-            .WithUrl(new Uri(stack.WebUri, "/hubs/stream"), options =>
+            .WithUrl(new Uri(web, "/hubs/stream"), options =>
             {
                 options.Transports = HttpTransportType.WebSockets;
-                options.Cookies = new CookieContainer();
-                options.Cookies.Add(session.Cookies.GetAllCookies());
+                options.Headers["Cookie"] = session.Cookies.GetCookieHeader(session.BaseAddress);
             })
             .Build();
         await connection.StartAsync();

@@ -18,8 +18,8 @@ public sealed class ApplicationModelTests(ApplicationModelFixture model) : IClas
     [Theory]
     [InlineData("api", 2)]
     [InlineData("streamer", 2)]
-    [InlineData("web", 1)]
-    public void Api_and_streamer_run_two_replicas_and_web_one(string project, int replicas)
+    [InlineData("web", 2)]
+    public void Api_streamer_and_web_run_two_replicas(string project, int replicas)
     {
         var resource = Resource<ProjectResource>(project);
 

@@ -40,10 +40,19 @@ public static class ProxyExtensions
         return builder;
     }
 
-    /// <summary>Maps <c>/api/**</c>, <c>/hubs/**</c> and <c>/sse/**</c> to their clusters.</summary>
+    /// <summary>
+    /// Maps <c>/api/**</c>, <c>/hubs/**</c> and <c>/sse/**</c> to their clusters: YARP's default pipeline, with
+    /// <see cref="ProxyErrorLog"/> around it.
+    /// </summary>
     public static IEndpointRouteBuilder MapStreamingProxy(this IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapReverseProxy();
+        endpoints.MapReverseProxy(pipeline =>
+        {
+            pipeline.UseProxyErrorLog();
+            pipeline.UseSessionAffinity();
+            pipeline.UseLoadBalancing();
+            pipeline.UsePassiveHealthChecks();
+        });
         return endpoints;
     }
 }

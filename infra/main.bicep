@@ -25,6 +25,10 @@ param postgresAdminPassword string
 @metadata({ azd: { type: 'generate', config: { length: 64, noSpecial: true } } })
 param jwtSigningKey string
 
+@allowed(['EntraId', 'Generic'])
+@description('How Web signs in (Oidc:Provider): EntraId through Microsoft.Identity.Web, or Generic for any OpenID Connect authority.')
+param oidcProvider string = 'EntraId'
+
 @minLength(1)
 @description('OpenID Connect authority Web signs users in with (Oidc:Authority), e.g. https://login.microsoftonline.com/{tenant}/v2.0 for Microsoft Entra ID.')
 param oidcAuthority string
@@ -82,6 +86,7 @@ module resources 'resources.bicep' = {
     postgresAdminPassword: postgresAdminPassword
     jwtSigningKey: jwtSigningKey
     chatConnectionString: chatConnectionString
+    oidcProvider: oidcProvider
     oidcAuthority: oidcAuthority
     oidcClientId: oidcClientId
     oidcClientSecret: oidcClientSecret

@@ -14,6 +14,7 @@ param postgresAdminPassword string
 param jwtSigningKey string
 @secure()
 param chatConnectionString string
+param oidcProvider string
 param oidcAuthority string
 param oidcClientId string
 @secure()
@@ -190,6 +191,7 @@ module web 'app/container-app.bicep' = {
       { name: 'services__streamer__http__0', value: 'http://${streamer.outputs.name}.${internalDomain}' }
       { name: 'ConnectionStrings__redis', secretRef: 'redis-connection-string' }
       { name: 'Auth__SigningKey', secretRef: 'jwt-signing-key' }
+      { name: 'Oidc__Provider', value: oidcProvider }
       { name: 'Oidc__Authority', value: oidcAuthority }
       { name: 'Oidc__ClientId', value: oidcClientId }
       { name: 'Oidc__ClientSecret', secretRef: 'oidc-client-secret' }

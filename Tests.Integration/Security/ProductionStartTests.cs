@@ -21,7 +21,7 @@ public partial class ProductionStartTests(ServersFixture servers)
     [Theory]
     [InlineData("api", "Api")]
     [InlineData("streamer", "Streamer")]
-    [InlineData("web", "Web", Skip = "Web's OpenID Connect sign-in (issue 22, item 1) lands separately; then remove this skip and map Oidc__Authority to a local authority in LocalValue.")]
+    [InlineData("web", "Web")]
     public async Task Service_starts_in_production_with_the_deployed_settings_and_answers_health(string app, string project)
     {
         var settings = DeployedSettings(app).ToDictionary(s => s.Name, s => LocalValue(s));
@@ -31,10 +31,15 @@ public partial class ProductionStartTests(ServersFixture servers)
 
         if (app == "web")
         {
-            // No development sign-in: the "type any name" page is gone, sign-in goes to the OpenID Connect authority.
-            using var signIn = new HttpRequestMessage(HttpMethod.Get, "/Account/SignIn");
-            signIn.Headers.Host = HostOf(app);
-            Assert.Equal(HttpStatusCode.NotFound, (await service.Http.SendAsync(signIn)).StatusCode);
+            // No development sign-in: the "type any name" form is gone, and a posted name signs nobody in. (Where sign-in
+            // goes instead, the authority's login page, needs the authority's metadata: Tests.Integration's Web tests.)
+            using var posted = new HttpRequestMessage(HttpMethod.Post, "/account/signin") { Content = new FormUrlEncodedContent([new("Name", "alice")]) };
+            posted.Headers.Host = HostOf(app);
+            using var postedAnswer = await service.Http.SendAsync(posted);
+            Assert.False(postedAnswer.IsSuccessStatusCode, $"a posted name was answered {postedAnswer.StatusCode}");
+            Assert.DoesNotContain(
+                postedAnswer.Headers.TryGetValues("Set-Cookie", out var cookies) ? cookies : [],
+                cookie => cookie.StartsWith(AiStreaming.Web.Security.WebAuthExtensions.CookieName, StringComparison.Ordinal));
             return;
         }
 
@@ -53,9 +58,11 @@ public partial class ProductionStartTests(ServersFixture servers)
     [Theory]
     [InlineData("api", "Api")]
     [InlineData("streamer", "Streamer")]
+    [InlineData("web", "Web")]
     public async Task Service_needs_every_deployed_setting(string app, string project)
     {
-        var deployed = DeployedSettings(app).Where(s => !s.Name.StartsWith("StreamerSecurity__", StringComparison.Ordinal)).ToList();
+        // Optional ones: the streamer's origins and proxies, and Web's provider kind (Generic when unset).
+        var deployed = DeployedSettings(app).Where(s => !s.Name.StartsWith("StreamerSecurity__", StringComparison.Ordinal) && s.Name != "Oidc__Provider").ToList();
         foreach (var missing in deployed)
         {
             var settings = deployed.Where(s => s != missing).ToDictionary(s => s.Name, s => LocalValue(s));
@@ -106,6 +113,9 @@ public partial class ProductionStartTests(ServersFixture servers)
         "ConnectionStrings__redis" => servers.RedisConnectionString,
         "ConnectionStrings__messages" => servers.MessagesConnectionString,
         "Auth__SigningKey" => TestAuth.SigningKey,
+        // An https authority that answers no one: Web must start without reaching it (it fetches metadata on a challenge).
+        "Oidc__Authority" => "https://login.microsoftonline.com/00000000-0000-0000-0000-000000000000/v2.0",
+        "Oidc__Provider" => "EntraId",
         "Oidc__ClientId" => "aistreaming-web",
         "Oidc__ClientSecret" => "local-client-secret",
         // Web resolves the tiers only when it proxies: any address lets it start.

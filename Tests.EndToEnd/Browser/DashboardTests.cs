@@ -62,7 +62,7 @@ public class DashboardTests(DashboardStackFixture stack, BrowserFixture browser,
         await page.GotoAsync(new Uri(stack.DashboardUrl, "/traces").ToString());
         var trace = page.GetByRole(AriaRole.Row).Filter(new() { Has = page.GetByRole(AriaRole.Gridcell, new() { NameRegex = new Regex($"Trace Id: {traceId}$") }) });
         await Assertions.Expect(trace).ToBeVisibleAsync(Visible);
-        foreach (var resource in new[] { "web", "api-", "streamer-" })
+        foreach (var resource in new[] { "web-", "api-", "streamer-" })
         {
             await Assertions.Expect(trace.Locator($".trace-service-tag[title^='{resource}']").First).ToBeAttachedAsync(new() { Timeout = ChatPage.Timeout });
         }
@@ -70,7 +70,7 @@ public class DashboardTests(DashboardStackFixture stack, BrowserFixture browser,
         await trace.GetByRole(AriaRole.Gridcell, new() { NameRegex = new Regex("^Name: ") }).ClickAsync();
         await Assertions.Expect(page).ToHaveURLAsync(new Regex($"/traces/detail/{traceId}"), new() { Timeout = ChatPage.Timeout });
         // Slashes escaped: Playwright hands the pattern to the page as a JavaScript regular expression literal.
-        await ExpectSpanAsync(page, new Regex(@"^web: POST \/api\/"));
+        await ExpectSpanAsync(page, new Regex(@"^web-[a-z0-9]+: POST \/api\/"));
         await ExpectSpanAsync(page, new Regex(@"^api-[a-z0-9]+: POST \/api\/conversations\/\{id:guid\}\/messages"));
         await ExpectSpanAsync(page, new Regex(@"^api-[a-z0-9]+: generation$"));
         await ExpectSpanAsync(page, new Regex($@"^streamer-[a-z0-9]+: deliver conv:{conversationId:D}$"));
@@ -90,7 +90,7 @@ public class DashboardTests(DashboardStackFixture stack, BrowserFixture browser,
         var page = await context.NewPageAsync();
         await page.GotoAsync(stack.DashboardUrl.ToString());
         await Assertions.Expect(page).ToHaveURLAsync(new Regex("/login"), new() { Timeout = ChatPage.Timeout });
-        await Assertions.Expect(page.GetByRole(AriaRole.Gridcell, new() { NameRegex = ResourceName("Project", "web") })).ToHaveCountAsync(0);
+        await Assertions.Expect(page.GetByRole(AriaRole.Gridcell, new() { NameRegex = ResourceName("Project", "web(-[a-z0-9]+)?") })).ToHaveCountAsync(0);
     }
 
     // The resources grid names a resource "{type}: {name}" (replicas by their own names, e.g. "Project: api-abcd1234").

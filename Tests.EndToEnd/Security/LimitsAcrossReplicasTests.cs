@@ -20,7 +20,8 @@ public sealed class LimitsAcrossReplicasTests
     {
         using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(3));
         var builder = await TestAppHost.CreateAsync(cts.Token, $"--Parameters:auth-signing-key={TestAuth.SigningKey}");
-        foreach (var resource in builder.Resources.Where(r => r.Name is "web" or "streamer").ToList())
+        // Only the Api and what it needs: Web, the streamers and the sign-in provider (whose settings name Web's endpoint) go.
+        foreach (var resource in builder.Resources.Where(r => r.Name is "web" or "streamer" or "identity" or "identitydb").ToList())
         {
             builder.Resources.Remove(resource);
         }

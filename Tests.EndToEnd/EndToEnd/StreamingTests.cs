@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using AiStreaming.Channels;
+using Microsoft.AspNetCore.Http.Connections;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
 
@@ -57,7 +58,14 @@ public class StreamingTests(StackFixture stack)
     public async Task Hub_rejects_an_invalid_channel_with_a_typed_error()
     {
         await using var connection = new HubConnectionBuilder()
-            .WithUrl(new Uri(stack.WebUri, "/hubs/stream"), options => options.Cookies = stack.Session.Cookies)
+            .WithUrl(new Uri(stack.WebUri, "/hubs/stream"), options =>
+            {
+                // As the page connects: WebSockets without negotiate (a negotiate and its transport could meet different
+                // replicas behind Aspire's proxy, which has no affinity).
+                options.Cookies = stack.Session.Cookies;
+                options.Transports = HttpTransportType.WebSockets;
+                options.SkipNegotiation = true;
+            })
             .Build();
         await connection.StartAsync();
 

@@ -41,6 +41,8 @@ public class StreamIsolationTests(StackFixture stack)
     public async Task Another_user_cannot_subscribe_directly_on_a_streamer_replica()
     {
         var (_, channel) = await stack.CreateConversationAsync();
+        // Another test may have just killed and restarted this replica: await it healthy before calling it directly.
+        await stack.App.WaitForReplicaAsync(stack.StreamerIds[1], ReplicaExtensions.IsHealthy).WaitAsync(TimeSpan.FromMinutes(1));
         var streamer = stack.App.ReplicaUri(stack.StreamerIds[1]);
         await using var connection = new HubConnectionBuilder()
             .WithUrl(new Uri(streamer, "/hubs/stream"), options =>

@@ -114,12 +114,43 @@ public static class ReplicaExtensions
         }
     }
 
-    /// <summary>Starts a stopped or killed replica again and waits until it is healthy.</summary>
+    /// <summary>
+    /// Starts a stopped or killed replica again and waits until it is healthy: its snapshot says so and, for a project,
+    /// its own address answers <c>/health</c> with 200 (a snapshot can say Running before the new health check ran, with
+    /// the health status of the process before).
+    /// </summary>
     public static async Task StartAsync(this DistributedApplication app, string replicaId, CancellationToken cancellationToken = default)
     {
         await app.CommandAsync(replicaId, KnownResourceCommands.StartCommand, cancellationToken);
         // ResourceNotificationService's WaitFor* methods take a resource name: a replica is awaited by its own snapshot.
         await app.WaitForReplicaAsync(replicaId, IsHealthy, cancellationToken);
+        if (app.Snapshot(replicaId).EnvironmentVariables.All(e => e.Name != "ASPNETCORE_URLS"))
+        {
+            return;
+        }
+        using var http = new HttpClient { BaseAddress = app.ReplicaUri(replicaId), Timeout = TimeSpan.FromSeconds(5) };
+        using var patience = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        patience.CancelAfter(TimeSpan.FromMinutes(1));
+        while (true)
+        {
+            try
+            {
+                using var answer = await http.GetAsync("/health", patience.Token);
+                if (answer.IsSuccessStatusCode)
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException)
+            {
+                // Not listening yet.
+            }
+            catch (TaskCanceledException) when (!patience.IsCancellationRequested)
+            {
+                // One slow answer: ask again.
+            }
+            await Task.Delay(TimeSpan.FromMilliseconds(100), patience.Token);
+        }
     }
 
     /// <summary>The log lines a resource (or one replica) has written so far, oldest first.</summary>

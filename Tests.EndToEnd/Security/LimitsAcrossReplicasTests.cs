@@ -33,6 +33,10 @@ public sealed class LimitsAcrossReplicasTests
         await app.ResourceNotifications.WaitForResourceHealthyAsync("api", cts.Token);
         var replicas = await app.ReplicaIdsAsync("api", cts.Token);
         Assert.Equal(2, replicas.Count);
+        foreach (var replica in replicas)
+        {
+            await app.WaitUntilAnsweringAsync(replica, cts.Token);
+        }
         var user = "limits-e2e-" + Guid.NewGuid();
         var clients = replicas.Select(id => new HttpClient { BaseAddress = app.ReplicaUri(id), DefaultRequestHeaders = { Authorization = TestAuth.Bearer(user) } }).ToList();
 

@@ -42,7 +42,7 @@ public class StreamIsolationTests(StackFixture stack)
     {
         var (_, channel) = await stack.CreateConversationAsync();
         // Another test may have just killed and restarted this replica: await it healthy before calling it directly.
-        await stack.App.WaitForReplicaAsync(stack.StreamerIds[1], ReplicaExtensions.IsHealthy).WaitAsync(TimeSpan.FromMinutes(1));
+        await stack.App.WaitUntilAnsweringAsync(stack.StreamerIds[1]);
         var streamer = stack.App.ReplicaUri(stack.StreamerIds[1]);
         await using var connection = new HubConnectionBuilder()
             .WithUrl(new Uri(streamer, "/hubs/stream"), options =>

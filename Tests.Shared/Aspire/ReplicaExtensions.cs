@@ -115,15 +115,13 @@ public static class ReplicaExtensions
     }
 
     /// <summary>
-    /// Starts a stopped or killed replica again and waits until it is healthy: its snapshot says so and, for a project,
-    /// its own address answers <c>/health</c> with 200 (a snapshot can say Running before the new health check ran, with
-    /// the health status of the process before).
+    /// Waits until a project replica's own address answers <c>/health</c> with 200 (at most a minute). A resource
+    /// snapshot can say Running and Healthy before the process listens (after a restart it still carries the health of
+    /// the process before). Nothing to wait for when the replica has no <c>ASPNETCORE_URLS</c> (not a project).
     /// </summary>
-    public static async Task StartAsync(this DistributedApplication app, string replicaId, CancellationToken cancellationToken = default)
+    /// <exception cref="OperationCanceledException">It did not answer within a minute, or <paramref name="cancellationToken"/> fired.</exception>
+    public static async Task WaitUntilAnsweringAsync(this DistributedApplication app, string replicaId, CancellationToken cancellationToken = default)
     {
-        await app.CommandAsync(replicaId, KnownResourceCommands.StartCommand, cancellationToken);
-        // ResourceNotificationService's WaitFor* methods take a resource name: a replica is awaited by its own snapshot.
-        await app.WaitForReplicaAsync(replicaId, IsHealthy, cancellationToken);
         if (app.Snapshot(replicaId).EnvironmentVariables.All(e => e.Name != "ASPNETCORE_URLS"))
         {
             return;
@@ -151,6 +149,19 @@ public static class ReplicaExtensions
             }
             await Task.Delay(TimeSpan.FromMilliseconds(100), patience.Token);
         }
+    }
+
+    /// <summary>
+    /// Starts a stopped or killed replica again and waits until it is healthy: its snapshot says so and, for a project,
+    /// its own address answers <c>/health</c> with 200 (a snapshot can say Running before the new health check ran, with
+    /// the health status of the process before).
+    /// </summary>
+    public static async Task StartAsync(this DistributedApplication app, string replicaId, CancellationToken cancellationToken = default)
+    {
+        await app.CommandAsync(replicaId, KnownResourceCommands.StartCommand, cancellationToken);
+        // ResourceNotificationService's WaitFor* methods take a resource name: a replica is awaited by its own snapshot.
+        await app.WaitForReplicaAsync(replicaId, IsHealthy, cancellationToken);
+        await app.WaitUntilAnsweringAsync(replicaId, cancellationToken);
     }
 
     /// <summary>The log lines a resource (or one replica) has written so far, oldest first.</summary>
